@@ -1,0 +1,38 @@
+// Long work reports progress through a plain callback and stops on an AbortSignal.
+// The daemon turns events into D-Bus signals, the CLI into a status line, tests
+// into an array they assert on.
+
+export interface ProgressEvent {
+  /** What is being counted, e.g. 'commit', 'checkout', 'fsck'. */
+  phase: string;
+  done: number;
+  total?: number;
+  bytes?: number;
+  message?: string;
+}
+
+export type ProgressSink = (e: ProgressEvent) => void;
+
+export interface WorkOptions {
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** Runs at most `n` async jobs at once. */
+export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const next = (): void => {
+    active--;
+    queue.shift()?.();
+  };
+  return <T>(job: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        active++;
+        job().then(resolve, reject).finally(next);
+      };
+      if (active < n) run();
+      else queue.push(run);
+    });
+}

@@ -1,0 +1,200 @@
+// Writing objects. Everything goes to a private staging directory under tmp/; on
+// commit() the staged data is flushed with one syncfs (as libostree does), renamed
+// into objects/, and flushed again, so a crash at any moment leaves only whole
+// objects in the store and never a ref to a missing one.
+import fs from 'node:fs';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { native } from '../common/native';
+import { Checksum } from './checksum';
+import {
+  FileHeader, ObjectType, contentChecksum, encodeArchiveHeader, encodeBareUserMeta, isSymlinkMode, sha256,
+} from './objects';
+import { Repo } from './repo';
+
+const deflateRaw = promisify(zlib.deflateRaw);
+
+export interface TransactionStats {
+  metadataWritten: number;
+  contentWritten: number;
+  contentBytesWritten: number;
+}
+
+export class Transaction {
+  readonly stageDir: string;
+  private staged = new Map<string, string>(); // final object path -> staged path
+  private pending = new Map<Checksum, Promise<Checksum>>();
+  private createdDirs = new Set<string>();
+  private done = false;
+  readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
+  private readonly unlock: () => void;
+
+  constructor(readonly repo: Repo) {
+    this.unlock = repo.lock(false);
+    removeStaleStagingDirs(repo);
+    this.stageDir = `${repo.path}/tmp/staging-${bootId()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    fs.mkdirSync(this.stageDir, { recursive: true, mode: 0o700 });
+  }
+
+  has(type: ObjectType, csum: Checksum): boolean {
+    return this.staged.has(this.repo.objectPath(type, csum)) || this.repo.hasObject(type, csum);
+  }
+
+  /** Stores a metadata object (commit, dirtree, dirmeta); returns its checksum. */
+  writeMetadata(type: ObjectType, bytes: Uint8Array, knownChecksum?: Checksum): Checksum {
+    const csum = knownChecksum ?? sha256(bytes);
+    if (this.has(type, csum)) return csum;
+    const tmp = `${this.stageDir}/${csum}.${type}`;
+    fs.writeFileSync(tmp, bytes, { mode: 0o644 });
+    this.staged.set(this.repo.objectPath(type, csum), tmp);
+    this.stats.metadataWritten++;
+    return csum;
+  }
+
+  /** Stores detached metadata for a commit (not content-addressed; replaces any). */
+  writeCommitMeta(commit: Checksum, bytes: Uint8Array): void {
+    const tmp = `${this.stageDir}/${commit}.commitmeta`;
+    fs.writeFileSync(tmp, bytes, { mode: 0o644 });
+    this.staged.set(this.repo.objectPath('commitmeta', commit), tmp);
+  }
+
+  /** Stores a content object; content is null for symlinks. Returns its checksum. */
+  writeContent(header: FileHeader, content: Buffer | null, knownChecksum?: Checksum): Promise<Checksum> {
+    const csum = knownChecksum ?? contentChecksum(header, content);
+    if (this.has('file', csum)) return Promise.resolve(csum);
+    let p = this.pending.get(csum);
+    if (!p) {
+      p = this.stageContent(csum, header, content).then(() => csum);
+      this.pending.set(csum, p);
+    }
+    return p;
+  }
+
+  private async stageContent(csum: Checksum, h: FileHeader, content: Buffer | null): Promise<void> {
+    const tmp = `${this.stageDir}/${csum}.file`;
+    const symlink = isSymlinkMode(h.mode);
+    switch (this.repo.mode) {
+      case 'archive': {
+        const hdr = encodeArchiveHeader(h, symlink ? 0 : content!.length);
+        const body = symlink ? null : await deflateRaw(content!, { level: 6 });
+        await fs.promises.writeFile(tmp, body ? Buffer.concat([hdr, body]) : hdr, { mode: 0o644 });
+        this.stats.contentBytesWritten += hdr.length + (body?.length ?? 0);
+        break;
+      }
+      case 'bare-user': {
+        const data = symlink ? Buffer.from(h.symlinkTarget + '\0', 'utf8') : content!;
+        const fh = await fs.promises.open(tmp, 'wx', 0o600);
+        try {
+          await fh.writeFile(data);
+          native.setxattr(fh.fd, 'user.ostreemeta', encodeBareUserMeta(h));
+          await fh.chmod(symlink ? 0o644 : (h.mode & 0o775) | 0o400);
+          await fh.utimes(0, 0);
+        } finally {
+          await fh.close();
+        }
+        this.stats.contentBytesWritten += data.length;
+        break;
+      }
+      default: {
+        // bare: the object is the file itself, with real ownership and xattrs.
+        if (symlink) {
+          await fs.promises.symlink(h.symlinkTarget, tmp);
+          await fs.promises.lchown(tmp, h.uid, h.gid);
+          for (const [n, v] of h.xattrs) native.setxattr(tmp, n, v);
+          await fs.promises.lutimes(tmp, 0, 0);
+        } else {
+          const fh = await fs.promises.open(tmp, 'wx', 0o600);
+          try {
+            await fh.writeFile(content!);
+            await fh.chown(h.uid, h.gid);
+            await fh.chmod(h.mode & 0o7777);
+            for (const [n, v] of h.xattrs) native.setxattr(fh.fd, n, v);
+            await fh.utimes(0, 0);
+          } finally {
+            await fh.close();
+          }
+        }
+        this.stats.contentBytesWritten += content?.length ?? 0;
+      }
+    }
+    this.staged.set(this.repo.objectPath('file', csum), tmp);
+    this.stats.contentWritten++;
+  }
+
+  /** Makes every staged object durable and visible. */
+  async commit(): Promise<void> {
+    if (this.done) throw new Error('transaction already finished');
+    await Promise.all(this.pending.values());
+    const durable = this.repo.durable;
+    if (durable) syncfsPath(this.stageDir);
+    for (const [final, tmp] of this.staged) {
+      const dir = final.slice(0, final.lastIndexOf('/'));
+      if (!this.createdDirs.has(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        this.createdDirs.add(dir);
+      }
+      fs.renameSync(tmp, final);
+    }
+    if (durable && this.staged.size) syncfsPath(this.repo.objectsDir);
+    this.finish();
+  }
+
+  abort(): void {
+    if (!this.done) this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    fs.rmSync(this.stageDir, { recursive: true, force: true });
+    this.unlock();
+  }
+}
+
+function syncfsPath(p: string): void {
+  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    native.syncfs(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+let cachedBootId: string | null = null;
+function bootId(): string {
+  if (cachedBootId === null) {
+    try {
+      cachedBootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+    } catch {
+      cachedBootId = os.hostname();
+    }
+  }
+  return cachedBootId;
+}
+
+/** Staging directories of dead writers (killed, or from an earlier boot) are garbage. */
+function removeStaleStagingDirs(repo: Repo): void {
+  const tmp = `${repo.path}/tmp`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^staging-([0-9a-zA-Z.-]+?)-(\d+)-[0-9a-f]+$/.exec(n);
+    if (!m) continue;
+    const alive = m[1] === bootId() && processAlive(Number(m[2]));
+    if (!alive) fs.rmSync(`${tmp}/${n}`, { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
