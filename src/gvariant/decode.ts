@@ -2,11 +2,14 @@
 // framing with a GVariantError instead of guessing. With { strict: true } it also
 // insists on normal form (as g_variant_is_normal_form does for data from the
 // network): the input must be exactly what encode() makes of the parsed value.
-import { GType, MAX_DEPTH, parseType } from './type';
+import { GType, MAX_DEPTH, parseType, shorten } from './type';
 import { encode } from './encode';
 import { Variant } from './variant';
+import { Just } from './just';
+import { GVariantError } from './errors';
+import { isObjectPath, isSignature } from './basic-strings';
 
-export class GVariantError extends Error {}
+export { GVariantError };
 
 export interface DecodeOptions {
   strict?: boolean;
@@ -17,7 +20,7 @@ export function decode<T = unknown>(type: string | GType, bytes: Uint8Array, opt
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const value = read(buf, t, 0, buf.length, 0);
   if (opts.strict && !encode(t, value).equals(buf)) {
-    throw new GVariantError(`not in GVariant normal form for type '${t.str}'`);
+    throw new GVariantError(`not in GVariant normal form for type '${shorten(t.str)}'`);
   }
   return value as T;
 }
@@ -32,7 +35,7 @@ export function isNormalForm(type: string | GType, bytes: Uint8Array): boolean {
 }
 
 function bad(t: GType, why: string): never {
-  throw new GVariantError(`malformed GVariant '${t.str}': ${why}`);
+  throw new GVariantError(`malformed GVariant '${shorten(t.str)}': ${why}`);
 }
 
 function readOffset(b: Buffer, at: number, w: number): number {
@@ -69,15 +72,20 @@ function read(b: Buffer, t: GType, start: number, end: number, depth: number): u
           if (size === 0 || b[end - 1] !== 0) bad(t, 'string is not NUL-terminated');
           const nul = b.indexOf(0, start);
           if (nul !== end - 1) bad(t, 'string contains a NUL byte');
+          let str: string;
           try {
-            return utf8.decode(b.subarray(start, end - 1));
+            str = utf8.decode(b.subarray(start, end - 1));
           } catch {
             bad(t, 'string is not valid UTF-8');
           }
+          if (t.c === 'o' && !isObjectPath(str)) bad(t, 'not a valid object path');
+          if (t.c === 'g' && !isSignature(str)) bad(t, 'not a valid signature');
+          return str;
         }
       }
     // falls through (unreachable: every basic case returns)
     case 'variant': {
+      if (size === 0) bad(t, 'variant is empty');
       const sep = b.lastIndexOf(0, end - 1);
       if (sep < start) bad(t, 'variant has no type separator');
       const ts = b.toString('latin1', sep + 1, end);
@@ -87,14 +95,20 @@ function read(b: Buffer, t: GType, start: number, end: number, depth: number): u
       } catch {
         bad(t, `variant carries an invalid type '${ts.slice(0, 40)}'`);
       }
-      if (depth + typeDepth(inner) > MAX_DEPTH) bad(t, `nested deeper than ${MAX_DEPTH}`);
+      // GLib's rule (gvs_variant_get_child): the variant's depth plus its type's depth stays below the limit.
+      if (depth + inner.depth >= MAX_DEPTH) bad(t, `nested deeper than ${MAX_DEPTH}`);
       return new Variant(ts, read(b, inner, start, sep, depth + 1));
     }
     case 'maybe': {
       if (size === 0) return null;
-      if (t.elem.fixed !== null) return read(b, t.elem, start, end, depth + 1);
-      if (b[end - 1] !== 0) bad(t, 'Just value lacks its trailing NUL');
-      return read(b, t.elem, start, end - 1, depth + 1);
+      let just: unknown;
+      if (t.elem.fixed !== null) just = read(b, t.elem, start, end, depth + 1);
+      else {
+        if (b[end - 1] !== 0) bad(t, 'Just value lacks its trailing NUL');
+        just = read(b, t.elem, start, end - 1, depth + 1);
+      }
+      // Only for mmT is a bare null ambiguous (Nothing or Just Nothing).
+      return t.elem.kind === 'maybe' ? new Just(just) : just;
     }
     case 'array': {
       const e = t.elem;
@@ -150,12 +164,5 @@ function read(b: Buffer, t: GType, start: number, end: number, depth: number): u
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function typeDepth(t: GType): number {
-  switch (t.kind) {
-    case 'array': case 'maybe': return 1 + typeDepth(t.elem);
-    case 'tuple': return 1 + Math.max(0, ...t.items.map(typeDepth));
-    default: return 0;
-  }
-}
+// ignoreBOM: a leading U+FEFF is part of the string, not a marker to strip.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,6 +1,8 @@
 // GVariant normal-form codec: the serialization of every OSTree metadata object.
-export { parseType, isValidType, GVariantTypeError, type GType } from './type';
+export { parseType, isValidType, type GType } from './type';
+export { GVariantError, GVariantTypeError } from './errors';
 export { encode, offsetSize } from './encode';
-export { decode, isNormalForm, GVariantError, type DecodeOptions } from './decode';
+export { decode, isNormalForm, type DecodeOptions } from './decode';
 export { Variant } from './variant';
+export { Just } from './just';
 export { bswap32, bswap64 } from './byteswap';

@@ -1,0 +1,43 @@
+// The `arbor` command line. Each command group lives in its own module; this file
+// wires them into yargs and turns errors into one clear line and an exit status.
+import yargs from 'yargs';
+import { ArborError, ERROR_TABLE } from '../common/errors';
+import { repoCommand } from './repo';
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await yargs(argv)
+      .scriptName('arbor')
+      .usage('$0 <command> [options]\n\nDeploy and upgrade operating systems as whole, versioned OSTree trees.')
+      .command(repoCommand)
+      .demandCommand(1, 'name a command; see --help')
+      .recommendCommands()
+      .strict()
+      .help()
+      .alias('h', 'help')
+      .version(false)
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        if (err) throw err;
+        process.stderr.write(`error: ${msg}\nRun with --help for usage.\n`);
+        process.exit(ERROR_TABLE.InvalidArgument.exit);
+      })
+      .parseAsync();
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof ArborError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    if (process.env.ARBOR_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return ERROR_TABLE[e.code].exit;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code === 'EPIPE') return 0;
+  process.stderr.write(`error: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.ARBOR_DEBUG) process.stderr.write(`${err?.stack}\n`);
+  else process.stderr.write('(set ARBOR_DEBUG=1 for details, and please report this)\n');
+  return 1;
+}

@@ -1,0 +1,174 @@
+// `checkout`: materialise a commit's tree in a directory. From bare repos (and
+// bare-user in user mode) files are hardlinks to the objects, zero-size files are
+// copied (as ostree does, to avoid piling links on one inode); otherwise content
+// is copied out. Dirtree names are validated when parsed and every directory is
+// created or verified here, so nothing is ever written outside the target.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ArborError, throwIfAborted, toArborError } from '../common/errors';
+import { WorkOptions, limiter } from '../common/progress';
+import { native } from '../common/native';
+import { Checksum } from './checksum';
+import { decodeBareUserMeta, isSymlinkMode } from './objects';
+import { Repo } from './repo';
+import { TreeEntry, listDir, lookupPath } from './tree';
+
+export interface CheckoutOptions extends WorkOptions {
+  /** 'user' (ostree -U): no ownership or xattrs, setuid/setgid bits dropped. */
+  mode?: 'none' | 'user';
+  /** Write into an existing directory, replacing files that are in the way. */
+  union?: boolean;
+  /** Only this path of the commit. */
+  subpath?: string;
+  /** Fail instead of copying when hardlinks are impossible (ostree -H). */
+  requireHardlinks?: boolean;
+  /** Always copy (ostree -C). */
+  forceCopy?: boolean;
+}
+
+export interface CheckoutStats { files: number; hardlinked: number; copied: number; dirs: number }
+
+export async function checkout(repo: Repo, commit: Checksum, dest: string, opts: CheckoutOptions = {}): Promise<CheckoutStats> {
+  const c = new Checkout(repo, opts);
+  const start = lookupPath(repo, commit, opts.subpath ?? '/');
+  const target = path.resolve(dest);
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (start.kind === 'file') await c.file(start.checksum, target);
+    else await c.dir(start, target, true);
+  } catch (e) {
+    throw toArborError(e, `checkout of ${commit} to ${dest}`);
+  }
+  return c.stats;
+}
+
+class Checkout {
+  readonly stats: CheckoutStats = { files: 0, hardlinked: 0, copied: 0, dirs: 0 };
+  private readonly user: boolean;
+  private hardlinks: boolean;
+  private limit = limiter(16);
+
+  constructor(private repo: Repo, private opts: CheckoutOptions) {
+    this.user = opts.mode === 'user';
+    const compatible = (repo.mode === 'bare' && !this.user) || ((repo.mode === 'bare-user' || repo.mode === 'bare-user-only') && this.user);
+    this.hardlinks = compatible && !opts.forceCopy;
+    if (opts.requireHardlinks && !this.hardlinks) {
+      throw new ArborError('InvalidArgument', `hardlink checkout needs a bare repo, or a bare-user repo with user mode (this repo is ${repo.mode})`);
+    }
+  }
+
+  async dir(entry: TreeEntry & { kind: 'dir' }, target: string, isRoot = false): Promise<void> {
+    throwIfAborted(this.opts.signal);
+    const meta = this.repo.loadDirMeta(entry.meta);
+    this.makeDir(target, isRoot);
+    this.stats.dirs++;
+    await Promise.all(
+      listDir(this.repo, entry).map((e) => {
+        const t = `${target}/${e.name}`;
+        return e.kind === 'dir' ? this.dir(e, t) : this.limit(() => this.file(e.checksum, t));
+      }),
+    );
+    if (!this.user) {
+      fs.chownSync(target, meta.uid, meta.gid);
+      for (const [n, v] of meta.xattrs) native.setxattr(target, n, v);
+    }
+    fs.chmodSync(target, meta.mode & (this.user ? 0o1777 : 0o7777));
+  }
+
+  /** Creates a directory, or in union mode accepts a real directory that is there. */
+  private makeDir(target: string, isRoot: boolean): void {
+    try {
+      fs.mkdirSync(target, { mode: 0o700 });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const st = fs.lstatSync(target);
+    if (!this.opts.union) throw new ArborError('Exists', `${target} already exists (use union mode to write into it)`);
+    if (st.isDirectory()) return;
+    if (isRoot) throw new ArborError('Exists', `${target} exists and is not a directory`);
+    // A file or symlink where the tree has a directory: replace it, never follow it.
+    fs.unlinkSync(target);
+    fs.mkdirSync(target, { mode: 0o700 });
+  }
+
+  async file(csum: Checksum, target: string): Promise<void> {
+    throwIfAborted(this.opts.signal);
+    this.stats.files++;
+    if (this.hardlinks) {
+      const obj = this.repo.objectPath('file', csum);
+      const st = fs.lstatSync(obj);
+      // bare-user keeps symlinks as regular files: those must be recreated, not linked.
+      if ((st.size > 0 || st.isSymbolicLink()) && !(this.repo.mode === 'bare-user' && this.storedAsSymlink(obj, csum))) {
+        try {
+          this.linkInto(obj, target);
+          this.stats.hardlinked++;
+          return;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if ((code !== 'EXDEV' && code !== 'EMLINK') || this.opts.requireHardlinks) throw e;
+          if (code === 'EXDEV') this.hardlinks = false;
+        }
+      }
+    }
+    await this.copy(csum, target);
+    this.stats.copied++;
+  }
+
+  private storedAsSymlink(obj: string, csum: Checksum): boolean {
+    const meta = native.getxattr(obj, 'user.ostreemeta');
+    if (!meta) throw new ArborError('Corrupted', `file object ${csum}: missing user.ostreemeta xattr`);
+    return isSymlinkMode(decodeBareUserMeta(meta, `file object ${csum}`).mode);
+  }
+
+  private linkInto(obj: string, target: string): void {
+    try {
+      fs.linkSync(obj, target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !this.opts.union) throw e;
+      this.removeForUnion(target);
+      fs.linkSync(obj, target);
+    }
+  }
+
+  private removeForUnion(target: string): void {
+    if (fs.lstatSync(target).isDirectory()) throw new ArborError('Exists', `${target} is a directory where the tree has a file`);
+    fs.unlinkSync(target);
+  }
+
+  private async copy(csum: Checksum, target: string): Promise<void> {
+    const { header, content } = await this.repo.loadFile(csum);
+    if (isSymlinkMode(header.mode)) {
+      try {
+        fs.symlinkSync(header.symlinkTarget, target);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !this.opts.union) throw e;
+        this.removeForUnion(target);
+        fs.symlinkSync(header.symlinkTarget, target);
+      }
+      if (!this.user) {
+        fs.lchownSync(target, header.uid, header.gid);
+        for (const [n, v] of header.xattrs) native.setxattr(target, n, v);
+      }
+      return;
+    }
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(target, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !this.opts.union) throw e;
+      this.removeForUnion(target);
+      fh = await fs.promises.open(target, 'wx', 0o600);
+    }
+    try {
+      await fh.writeFile(content!);
+      if (!this.user) {
+        await fh.chown(header.uid, header.gid);
+        for (const [n, v] of header.xattrs) native.setxattr(fh.fd, n, v);
+      }
+      await fh.chmod(header.mode & (this.user ? 0o1777 : 0o7777));
+    } finally {
+      await fh.close();
+    }
+  }
+}
