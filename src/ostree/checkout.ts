@@ -62,12 +62,15 @@ class Checkout {
     const meta = this.repo.loadDirMeta(entry.meta);
     this.makeDir(target, isRoot);
     this.stats.dirs++;
-    await Promise.all(
-      listDir(this.repo, entry).map((e) => {
-        const t = `${target}/${e.name}`;
-        return e.kind === 'dir' ? this.dir(e, t) : this.limit(() => this.file(e.checksum, t));
-      }),
-    );
+    // Hardlinks are made synchronously (a syscall each, nothing to overlap);
+    // copies and subdirectories proceed concurrently.
+    const work: Array<Promise<void>> = [];
+    for (const e of listDir(this.repo, entry)) {
+      const t = `${target}/${e.name}`;
+      if (e.kind === 'dir') work.push(this.dir(e, t));
+      else if (!this.tryLink(e.checksum, t)) work.push(this.limit(() => this.copyCounted(e.checksum, t)));
+    }
+    await Promise.all(work);
     if (!this.user) {
       fs.chownSync(target, meta.uid, meta.gid);
       for (const [n, v] of meta.xattrs) native.setxattr(target, n, v);
@@ -93,25 +96,34 @@ class Checkout {
   }
 
   async file(csum: Checksum, target: string): Promise<void> {
+    if (!this.tryLink(csum, target)) await this.copyCounted(csum, target);
+  }
+
+  /** Hardlinks the object when the repo mode allows it; false means copy instead. */
+  private tryLink(csum: Checksum, target: string): boolean {
     throwIfAborted(this.opts.signal);
-    this.stats.files++;
-    if (this.hardlinks) {
-      const obj = this.repo.objectPath('file', csum);
-      const st = fs.lstatSync(obj);
-      // bare-user keeps symlinks as regular files: those must be recreated, not linked.
-      if ((st.size > 0 || st.isSymbolicLink()) && !(this.repo.mode === 'bare-user' && this.storedAsSymlink(obj, csum))) {
-        try {
-          this.linkInto(obj, target);
-          this.stats.hardlinked++;
-          return;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if ((code !== 'EXDEV' && code !== 'EMLINK') || this.opts.requireHardlinks) throw e;
-          if (code === 'EXDEV') this.hardlinks = false;
-        }
-      }
+    if (!this.hardlinks) return false;
+    const obj = this.repo.objectPath('file', csum);
+    const st = fs.lstatSync(obj);
+    // Zero-size files are copied; bare-user keeps symlinks as regular files, which must be recreated.
+    if ((st.size === 0 && !st.isSymbolicLink()) || (this.repo.mode === 'bare-user' && this.storedAsSymlink(obj, csum))) return false;
+    try {
+      this.linkInto(obj, target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'EXDEV' && code !== 'EMLINK') || this.opts.requireHardlinks) throw e;
+      if (code === 'EXDEV') this.hardlinks = false;
+      return false;
     }
+    this.stats.files++;
+    this.stats.hardlinked++;
+    return true;
+  }
+
+  private async copyCounted(csum: Checksum, target: string): Promise<void> {
+    throwIfAborted(this.opts.signal);
     await this.copy(csum, target);
+    this.stats.files++;
     this.stats.copied++;
   }
 

@@ -3,12 +3,11 @@
 // (transaction.ts) so that objects become visible only once durable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { ArborError } from '../common/errors';
 import { KeyFile } from '../common/keyfile';
 import { native } from '../common/native';
 import { writeFileAtomic } from '../common/atomic-write';
+import { inflateRaw } from '../common/compression';
 import { Checksum, isChecksum } from './checksum';
 import {
   CommitObject, DirMetaObject, DirTreeObject, FileHeader, Metadata, ObjectType, S_IFLNK, Xattrs,
@@ -16,8 +15,6 @@ import {
   decodeDirTree, isSymlinkMode, objectExtension, sha256,
 } from './objects';
 import { Refspec, formatRefspec, parseRefspec } from './refs';
-
-const inflateRaw = promisify(zlib.inflateRaw);
 
 export type RepoMode = 'bare' | 'bare-user' | 'bare-user-only' | 'archive';
 const MODES: RepoMode[] = ['bare', 'bare-user', 'bare-user-only', 'archive'];
@@ -151,7 +148,7 @@ export class Repo {
           if (isSymlinkMode(header.mode)) return { header, content: null };
           let content: Buffer;
           try {
-            content = await inflateRaw(raw.subarray(dataOffset), { maxOutputLength: Math.max(size, 1) });
+            content = await inflateRaw(raw.subarray(dataOffset), Math.max(size, 1));
           } catch (e) {
             throw new ArborError('Corrupted', `${where}: compressed data is damaged (${(e as Error).message})`);
           }

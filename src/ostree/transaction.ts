@@ -4,17 +4,14 @@
 // objects in the store and never a ref to a missing one.
 import fs from 'node:fs';
 import os from 'node:os';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { native } from '../common/native';
+import { deflateRaw } from '../common/compression';
 import { Checksum } from './checksum';
 import {
   FileHeader, ObjectType, contentChecksum, encodeArchiveHeader, encodeBareUserMeta, isSymlinkMode, sha256,
 } from './objects';
 import { Repo } from './repo';
-
-const deflateRaw = promisify(zlib.deflateRaw);
 
 export interface TransactionStats {
   metadataWritten: number;
@@ -78,7 +75,7 @@ export class Transaction {
     switch (this.repo.mode) {
       case 'archive': {
         const hdr = encodeArchiveHeader(h, symlink ? 0 : content!.length);
-        const body = symlink ? null : await deflateRaw(content!, { level: 6 });
+        const body = symlink ? null : await deflateRaw(content!, 6);
         await fs.promises.writeFile(tmp, body ? Buffer.concat([hdr, body]) : hdr, { mode: 0o644 });
         this.stats.contentBytesWritten += hdr.length + (body?.length ?? 0);
         break;
