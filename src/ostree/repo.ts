@@ -307,10 +307,8 @@ export class Repo {
   /** Takes the repo lock (shared for writers of new objects, exclusive for prune). */
   lock(exclusive: boolean): () => void {
     const fd = fs.openSync(`${this.path}/.lock`, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-    if (!native.flock(fd, exclusive, false)) {
-      // Someone else holds it: wait, but say so first on long waits.
-      native.flock(fd, exclusive, true);
-    }
+    // Blocks while another process holds a conflicting lock (prune against writers).
+    native.flock(fd, exclusive, true);
     return () => {
       native.funlock(fd);
       fs.closeSync(fd);
