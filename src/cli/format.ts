@@ -20,9 +20,22 @@ export function printValue(v: unknown, type?: string): string {
   return String(v);
 }
 
+/** As `ostree ls -X` prints them: g_variant_print annotates only the first element's type. */
 export function printXattrs(x: Xattrs): string {
   if (!x.length) return '{ @a(ayay) [] }';
-  return `{ [${x.map(([n, v]) => `(b'${n}', ${printValue(v)})`).join(', ')}] }`;
+  return `{ [${x.map(([n, v], i) => `(${printBytes(Buffer.from(n + '\0'), i === 0)}, ${printBytes(v, i === 0)})`).join(', ')}] }`;
+}
+
+/** An `ay` the way g_variant_print shows it: b'…' (g_strescape) when NUL-terminated with no other NUL. */
+function printBytes(v: Uint8Array, annotate: boolean): string {
+  if (v.length > 0 && v.indexOf(0) === v.length - 1) {
+    const raw = Buffer.from(v.subarray(0, v.length - 1));
+    const ESC: Record<number, string> = { 8: 'b', 12: 'f', 10: 'n', 13: 'r', 9: 't', 11: 'v', 92: '\\', 34: '"' };
+    const s = [...raw].map((c) => (ESC[c] ? `\\${ESC[c]}` : c < 0x20 || c >= 0x7f ? `\\${c.toString(8).padStart(3, '0')}` : String.fromCharCode(c))).join('');
+    return raw.includes(0x27) ? `b"${s}"` : `b'${s}'`;
+  }
+  if (!v.length) return annotate ? '@ay []' : '[]';
+  return `[${annotate ? 'byte ' : ''}${[...v].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')}]`;
 }
 
 /** `2024-01-01 00:00:00 +0000`, as ostree log prints dates. */

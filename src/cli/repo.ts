@@ -14,7 +14,7 @@ import { prune } from '../ostree/prune';
 import { validateRef } from '../ostree/refs';
 import { Repo, RepoMode } from '../ostree/repo';
 import { readSummary, updateSummary } from '../ostree/summary';
-import { TreeEntry, listDir, lookupPath, walkTree } from '../ostree/tree';
+import { TreeEntry, listDir, lookupPath } from '../ostree/tree';
 import { formatDate, formatMode, printValue, printXattrs } from './format';
 
 type Args = { repo: string } & Record<string, unknown>;
@@ -142,11 +142,15 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
         const show = async (e: TreeEntry): Promise<void> => { lines.push(await lsLine(repo, e, a)); };
         if (a.recursive && !a.dironly) {
           const all: TreeEntry[] = [];
-          walkTree(repo, start, (e) => all.push(e));
+          const walk = (e: TreeEntry): void => {
+            all.push(e);
+            if (e.kind === 'dir') for (const c of lsChildren(repo, e)) walk(c);
+          };
+          walk(start);
           for (const e of all) await show(e);
         } else {
           await show(start);
-          if (start.kind === 'dir' && !a.dironly) for (const e of listDir(repo, start)) await show(e);
+          if (start.kind === 'dir' && !a.dironly) for (const e of lsChildren(repo, start)) await show(e);
         }
         process.stdout.write(a['nul-filenames-only'] ? lines.join('') : lines.join('\n') + '\n');
       }
@@ -202,7 +206,7 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
         parts.push(logEntry(csum, c));
         csum = c.parent;
       }
-      process.stdout.write(parts.join('\n'));
+      process.stdout.write(parts.join(''));
     },
   },
   {
@@ -300,6 +304,12 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
     },
   },
 ];
+
+/** A directory's entries in `ostree ls` order: its files, then its subdirectories, each by name. */
+function lsChildren(repo: Repo, dir: TreeEntry & { kind: 'dir' }): TreeEntry[] {
+  const all = listDir(repo, dir);
+  return [...all.filter((e) => e.kind === 'file'), ...all.filter((e) => e.kind === 'dir')];
+}
 
 async function lsLine(repo: Repo, e: TreeEntry, a: Args): Promise<string> {
   if (a['nul-filenames-only']) return `${e.path}\0`;

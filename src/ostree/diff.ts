@@ -18,22 +18,18 @@ export function diffCommits(repo: Repo, from: Checksum, to: Checksum): TreeDiff 
 
 type Dir = TreeEntry & { kind: 'dir' };
 
+// Reported as `ostree diff` does: a removed directory is one path, an added one
+// brings all its contents, and an entry that changes type counts as modified.
 function diffDirs(repo: Repo, a: Dir, b: Dir, out: TreeDiff): void {
   if (a.meta !== b.meta) out.modified.push(b.path);
   if (a.tree === b.tree) return;
   const left = new Map(listDir(repo, a).map((e) => [e.name, e]));
   const right = new Map(listDir(repo, b).map((e) => [e.name, e]));
-  const all = (x: TreeEntry, into: string[]): void => walkTree(repo, x, (e) => into.push(e.path));
   for (const [name, ea] of left) {
     const eb = right.get(name);
-    if (!eb) all(ea, out.removed);
+    if (!eb) out.removed.push(ea.path);
     else if (ea.kind === 'dir' && eb.kind === 'dir') diffDirs(repo, ea, eb, out);
-    else if (ea.kind === 'file' && eb.kind === 'file') {
-      if (ea.checksum !== eb.checksum) out.modified.push(eb.path);
-    } else {
-      all(ea, out.removed);
-      all(eb, out.added);
-    }
+    else if (ea.kind !== eb.kind || (ea.kind === 'file' && eb.kind === 'file' && ea.checksum !== eb.checksum)) out.modified.push(eb.path);
   }
-  for (const [name, eb] of right) if (!left.has(name)) all(eb, out.added);
+  for (const [name, eb] of right) if (!left.has(name)) walkTree(repo, eb, (e) => out.added.push(e.path));
 }
