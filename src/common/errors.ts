@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'Unsafe' // input that would write outside its target
   | 'Unsupported' // a valid request this build or filesystem cannot do
   | 'Locked' // another process holds the lock
+  | 'Unsolvable' // no package set satisfies the request
   | 'Cancelled' // the caller's AbortSignal fired
   | 'Io'; // the operating system refused (disk full, permissions)
 
@@ -20,6 +21,7 @@ export const ERROR_TABLE: Record<ErrorCode, { dbus: string; exit: number }> = {
   Unsafe: { dbus: 'org.arbor.Arbor1.Error.Unsafe', exit: 6 },
   Unsupported: { dbus: 'org.arbor.Arbor1.Error.Unsupported', exit: 7 },
   Locked: { dbus: 'org.arbor.Arbor1.Error.Locked', exit: 8 },
+  Unsolvable: { dbus: 'org.arbor.Arbor1.Error.Unsolvable', exit: 9 },
   Cancelled: { dbus: 'org.arbor.Arbor1.Error.Cancelled', exit: 130 },
   Io: { dbus: 'org.arbor.Arbor1.Error.Io', exit: 1 },
 };
