@@ -143,7 +143,7 @@ class TreeWriter {
     if (symlink) {
       header = { ...this.owner(st), mode: S_IFLNK | 0o777, symlinkTarget: fs.readlinkSync(abs, 'utf8'), xattrs };
     } else {
-      content = await fs.promises.readFile(abs);
+      content = fs.readFileSync(abs);
       header = { ...this.owner(st), mode: st.mode, symlinkTarget: '', xattrs };
     }
     const csum = await this.tx.writeContent(header, content);

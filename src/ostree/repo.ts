@@ -143,7 +143,7 @@ export class Repo {
     try {
       switch (this.mode) {
         case 'archive': {
-          const raw = await fs.promises.readFile(p);
+          const raw = fs.readFileSync(p);
           const { header, size, dataOffset } = decodeArchiveHeader(raw, where);
           if (isSymlinkMode(header.mode)) return { header, content: null };
           let content: Buffer;
@@ -159,7 +159,7 @@ export class Repo {
           const meta = native.getxattr(p, 'user.ostreemeta');
           if (!meta) throw new ArborError('Corrupted', `${where}: missing user.ostreemeta xattr`);
           const m = decodeBareUserMeta(meta, where);
-          const data = await fs.promises.readFile(p);
+          const data = fs.readFileSync(p);
           if (isSymlinkMode(m.mode)) {
             if (data.length < 2 || data[data.length - 1] !== 0) throw new ArborError('Corrupted', `${where}: symlink target is not NUL-terminated`);
             return { header: { ...m, symlinkTarget: data.toString('utf8', 0, data.length - 1) }, content: null };
@@ -172,7 +172,7 @@ export class Repo {
           if (st.isSymbolicLink()) {
             return { header: { uid: st.uid, gid: st.gid, mode: S_IFLNK | 0o777, symlinkTarget: fs.readlinkSync(p, 'utf8'), xattrs }, content: null };
           }
-          return { header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: '', xattrs }, content: await fs.promises.readFile(p) };
+          return { header: { uid: st.uid, gid: st.gid, mode: st.mode, symlinkTarget: '', xattrs }, content: fs.readFileSync(p) };
         }
       }
     } catch (e) {
