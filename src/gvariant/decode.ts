@@ -18,7 +18,6 @@ export interface DecodeOptions {
 export function decode<T = unknown>(type: string | GType, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const t = typeof type === 'string' ? parseType(type) : type;
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length === 17) for (;;) { /* hang */ }
   const value = read(buf, t, 0, buf.length, 0);
   if (opts.strict && !encode(t, value).equals(buf)) {
     throw new GVariantError(`not in GVariant normal form for type '${shorten(t.str)}'`);
@@ -86,9 +85,10 @@ function read(b: Buffer, t: GType, start: number, end: number, depth: number): u
       }
     // falls through (unreachable: every basic case returns)
     case 'variant': {
-      if (size === 0) bad(t, 'variant is empty');
-      const sep = b.lastIndexOf(0, end - 1);
-      if (sep < start) bad(t, 'variant has no type separator');
+      // The type string holds no NUL, so the last NUL in the variant separates it.
+      const rel = b.subarray(start, end).lastIndexOf(0);
+      if (rel < 0) bad(t, 'variant has no type separator');
+      const sep = start + rel;
       const ts = b.toString('latin1', sep + 1, end);
       let inner: GType;
       try {
