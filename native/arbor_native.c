@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -231,6 +232,22 @@ static napi_value js_set_flags(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* lsize(path) -> st_size of the path itself (not following symlinks), or -1 when absent.
+ * Hot loops need only the size; fs.lstatSync builds a whole Stats object per call. */
+static napi_value js_lsize(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *p = arg_string(env, argv[0]);
+  if (!p) return NULL;
+  struct stat st;
+  napi_value res = NULL;
+  if (lstat(p, &st) == 0) napi_create_double(env, (double)st.st_size, &res);
+  else if (errno == ENOENT) napi_create_int32(env, -1, &res);
+  else throw_errno(env, errno, "lstat", p);
+  free(p);
+  return res;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_default, NULL },
@@ -240,6 +257,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL },
     { "flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL },
     { "funlock", NULL, js_funlock, NULL, NULL, NULL, napi_default, NULL },
+    { "lsize", NULL, js_lsize, NULL, NULL, NULL, napi_default, NULL },
     { "getInodeFlags", NULL, js_get_flags, NULL, NULL, NULL, napi_default, NULL },
     { "setInodeFlags", NULL, js_set_flags, NULL, NULL, NULL, napi_default, NULL },
   };

@@ -1,21 +1,32 @@
 // The `arbor` command line. Each command group lives in its own module; this file
 // wires them into yargs and turns errors into one clear line and an exit status.
-import yargs from 'yargs';
+import yargs, { Argv, CommandModule } from 'yargs';
 import { ArborError, ERROR_TABLE } from '../common/errors';
-import { adminCommand } from './admin';
-import { remoteCommand } from './remote';
-import { repoCommand } from './repo';
-import { rpmCommand } from './rpm';
+
+// Command groups are loaded only when invoked: each pulls in its whole layer, and a
+// CLI that loads every layer at start-up pays for it on every call.
+const GROUPS: Array<[command: string, describe: string, load: () => CommandModule]> = [
+  ['repo <command>', 'OSTree repository: init, commit, checkout, inspect, verify, pull, prune', () => require('./repo').repoCommand],
+  ['remote <command>', 'remotes of a repository: add, list, delete, show-url', () => require('./remote').remoteCommand],
+  ['admin <command>', 'deployments on a sysroot: deploy, upgrade, rollback, status', () => require('./admin').adminCommand],
+  ['rpm <command>', 'RPM packages: inspect files, resolve package sets', () => require('./rpm').rpmCommand],
+];
+
+function lazyGroup([command, describe, load]: (typeof GROUPS)[number]): CommandModule {
+  return {
+    command,
+    describe,
+    builder: (y: Argv) => (load().builder as (y: Argv) => Argv)(y),
+    handler: () => undefined,
+  };
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {
     await yargs(argv)
       .scriptName('arbor')
       .usage('$0 <command> [options]\n\nDeploy and upgrade operating systems as whole, versioned OSTree trees.')
-      .command(repoCommand)
-      .command(remoteCommand)
-      .command(adminCommand)
-      .command(rpmCommand)
+      .command(GROUPS.map(lazyGroup))
       .demandCommand(1, 'name a command; see --help')
       .recommendCommands()
       .strict()

@@ -12,6 +12,8 @@ export interface Native {
   /** false when wait is false and another process holds a conflicting lock. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   funlock(fd: number): void;
+  /** st_size of the path itself (symlinks not followed), -1 when it does not exist. */
+  lsize(path: string): number;
   getInodeFlags(fd: number): number;
   setInodeFlags(fd: number, flags: number): void;
 }

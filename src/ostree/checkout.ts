@@ -9,7 +9,7 @@ import { ArborError, throwIfAborted, toArborError } from '../common/errors';
 import { WorkOptions, limiter } from '../common/progress';
 import { native } from '../common/native';
 import { Checksum } from './checksum';
-import { decodeBareUserMeta, isSymlinkMode } from './objects';
+import { bareUserMetaMode, isSymlinkMode } from './objects';
 import { Repo } from './repo';
 import { TreeEntry, listDir, lookupPath } from './tree';
 
@@ -104,9 +104,11 @@ class Checkout {
     throwIfAborted(this.opts.signal);
     if (!this.hardlinks) return false;
     const obj = this.repo.objectPath('file', csum);
-    const st = fs.lstatSync(obj);
-    // Zero-size files are copied; bare-user keeps symlinks as regular files, which must be recreated.
-    if ((st.size === 0 && !st.isSymbolicLink()) || (this.repo.mode === 'bare-user' && this.storedAsSymlink(obj, csum))) return false;
+    // Zero-size files are copied; bare-user keeps symlinks as regular files, which must
+    // be recreated. (A bare repo's symlink objects are real symlinks: size > 0.)
+    const size = native.lsize(obj);
+    if (size < 0) throw new ArborError('NotFound', `file object ${csum} is not in ${this.repo.path}`);
+    if (size === 0 || (this.repo.mode === 'bare-user' && this.storedAsSymlink(obj, csum))) return false;
     try {
       this.linkInto(obj, target);
     } catch (e) {
@@ -130,7 +132,7 @@ class Checkout {
   private storedAsSymlink(obj: string, csum: Checksum): boolean {
     const meta = native.getxattr(obj, 'user.ostreemeta');
     if (!meta) throw new ArborError('Corrupted', `file object ${csum}: missing user.ostreemeta xattr`);
-    return isSymlinkMode(decodeBareUserMeta(meta, `file object ${csum}`).mode);
+    return isSymlinkMode(bareUserMetaMode(meta, `file object ${csum}`));
   }
 
   private linkInto(obj: string, target: string): void {

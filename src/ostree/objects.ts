@@ -253,6 +253,12 @@ export function encodeBareUserMeta(h: FileHeader): Buffer {
   return encode(T_DIRMETA, [bswap32(h.uid), bswap32(h.gid), bswap32(h.mode), xattrsToWire(h.xattrs)]);
 }
 
+/** The mode inside user.ostreemeta, read without decoding the rest (checkout's hot path). */
+export function bareUserMetaMode(bytes: Uint8Array, where: string): number {
+  if (bytes.length < 12) throw new ArborError('Corrupted', `${where}: user.ostreemeta of ${bytes.length} bytes is truncated`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32BE(8);
+}
+
 export function decodeBareUserMeta(bytes: Uint8Array, where: string): { uid: number; gid: number; mode: number; xattrs: Xattrs } {
   const [uid, gid, mode, x] = parseObject<[number, number, number, Array<[Buffer, Buffer]>]>(T_DIRMETA, bytes, where, false);
   return { uid: bswap32(uid), gid: bswap32(gid), mode: bswap32(mode), xattrs: xattrsFromWire(x, where) };
