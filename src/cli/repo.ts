@@ -16,6 +16,7 @@ import { Repo, RepoMode } from '../ostree/repo';
 import { readSummary, updateSummary } from '../ostree/summary';
 import { TreeEntry, listDir, lookupPath } from '../ostree/tree';
 import { formatDate, formatMode, printValue, printXattrs } from './format';
+import { pullCommand, signCommand } from './pull';
 
 type Args = { repo: string } & Record<string, unknown>;
 
@@ -65,12 +66,12 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
       .option('branch', { alias: 'b', type: 'string', describe: 'branch (ref) to move to the new commit' })
       .option('subject', { alias: 's', type: 'string', describe: 'one-line subject' })
       .option('body', { alias: 'm', type: 'string', describe: 'full description' })
-      .option('add-metadata-string', { type: 'string', array: true, describe: 'KEY=VALUE string metadata (repeatable, kept in order)' })
+      .option('add-metadata-string', { type: 'string', describe: 'KEY=VALUE string metadata (repeatable, kept in order)' })
       .option('timestamp', { type: 'string', describe: 'commit time (ISO 8601 or @SECONDS); default SOURCE_DATE_EPOCH, else now' })
       .option('parent', { type: 'string', describe: "parent commit checksum, or 'none'" })
       .option('owner-uid', { type: 'number', describe: 'force this uid on every file' })
       .option('owner-gid', { type: 'number', describe: 'force this gid on every file' })
-      .option('bind-ref', { type: 'string', array: true, describe: 'also bind the commit to this ref' })
+      .option('bind-ref', { type: 'string', describe: 'also bind the commit to this ref' })
       .option('no-bindings', { type: 'boolean', describe: 'add no ostree.ref-binding / collection binding' })
       .option('skip-list', { type: 'string', describe: 'file of tree paths to leave out, one per line (e.g. /dev)' })
       .option('skip-if-unchanged', { type: 'boolean', describe: 'do nothing when the tree equals the branch head' }),
@@ -303,6 +304,8 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
       out(lines.join('\n'));
     },
   },
+  pullCommand,
+  signCommand,
 ];
 
 /** A directory's entries in `ostree ls` order: its files, then its subdirectories, each by name. */

@@ -74,7 +74,8 @@ export class Transaction {
     if (!this.repo.isArchive) throw new Error('writeArchivedContent: not an archive repository');
     if (this.has('file', csum)) return csum;
     const tmp = `${this.stageDir}/${csum}.file`;
-    await fs.promises.writeFile(tmp, filez, { mode: 0o644 });
+    // On the thread pool: creating files is slow on a busy disk, and a pull has requests to serve meanwhile.
+    await new Promise<void>((resolve, reject) => fs.writeFile(tmp, filez, { mode: 0o644 }, (e) => (e ? reject(e) : resolve())));
     this.staged.set(this.repo.objectPath('file', csum), tmp);
     this.stats.contentWritten++;
     this.stats.contentBytesWritten += filez.length;
