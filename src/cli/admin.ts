@@ -10,6 +10,7 @@ import {
 } from '../sysroot';
 import { KeyFile } from '../common/keyfile';
 import fs from 'node:fs';
+import { opsCommands } from './admin-ops';
 
 type Args = { sysroot: string } & Record<string, unknown>;
 
@@ -187,6 +188,7 @@ const commands: Array<CommandModule<{ sysroot: string }, Args>> = [
       out(renderConfigDiff(configDiff(load(a), a.os as string | undefined)));
     },
   },
+  ...opsCommands,
 ];
 
 export const adminCommand: CommandModule = {
