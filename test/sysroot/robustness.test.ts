@@ -88,6 +88,9 @@ describe('sysroot robustness', function () {
     ];
     let killed = 0;
     let trial = 0;
+    // Each kill lands within the time a complete run of that op took last time, so the
+    // trials cut the op mid-way however fast or loaded the machine is.
+    const took = new Map<string, number>();
     for (const op of ops) {
       for (let i = 0; i < op.n; i++, trial++) {
         op.prep?.();
@@ -97,11 +100,13 @@ describe('sysroot robustness', function () {
         const def = s.bootDeployments[0];
         const edit = `local edit ${trial}\n`;
         fs.writeFileSync(`${s.deploymentDir(def)}/etc/local.conf`, edit);
-        const how = await runKilled(['admin', '--sysroot', S, ...op.args(i)], 60 + Math.floor(rand() * 700));
+        const how = await runKilled(['admin', '--sysroot', S, ...op.args(i)], Math.floor(rand() * (took.get(op.name) ?? 700)));
         if (how === 'killed') killed++;
         try {
           assertBootable(S, deploymentId(def), edit, op.name.startsWith('deploy'));
+          const t0 = Date.now();
           arbor(['admin', '--sysroot', S, ...op.args(i)]);
+          took.set(op.name, Date.now() - t0);
           assertComplete(S);
         } catch (e) {
           throw new Error(`trial ${trial} (${op.name}, ${how}): ${(e as Error).message}`);
