@@ -119,17 +119,6 @@ export type OracleRequest =
   | { op: 'reserialize'; type: string; bytes: Uint8Array }
   | { op: 'validType'; type: string };
 
-let available: boolean | undefined;
-
-/** Whether /usr/bin/python3 can import GLib through gi. */
-export function glibAvailable(): boolean {
-  if (available === undefined) {
-    const r = spawnSync(PYTHON, ['-c', "import gi; gi.require_version('GLib', '2.0'); from gi.repository import GLib"], { stdio: 'ignore' });
-    available = r.status === 0;
-  }
-  return available;
-}
-
 /**
  * Runs a batch through GLib. For 'encode' the answer is GLib's serialization
  * (normal form) as a Buffer; for 'normal', g_variant_is_normal_form; for
