@@ -13,6 +13,19 @@ export function tmpdir(prefix = 'arbor-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Temp dirs made through the returned function are removed by the enclosing suite's after hook. */
+export function tempDirs(): (prefix?: string) => string {
+  const made: string[] = [];
+  after(() => {
+    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return (prefix = 'arbor-test-') => {
+    const d = tmpdir(prefix);
+    made.push(d);
+    return d;
+  };
+}
+
 export interface RunResult { status: number; stdout: string; stderr: string }
 
 /** Runs a command; throws with its output when it fails, unless allowFail. */

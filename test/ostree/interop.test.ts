@@ -15,7 +15,7 @@ import { fsck } from '../../src/ostree/fsck';
 import { prune } from '../../src/ostree/prune';
 import { Repo } from '../../src/ostree/repo';
 import { readSummary } from '../../src/ostree/summary';
-import { VECTORS, VECTOR_COMMIT, arbor, makeVectorTree, ostree, run, tmpdir } from '../helpers';
+import { VECTORS, VECTOR_COMMIT, arbor, makeVectorTree, ostree, run, tmpdir, tempDirs } from '../helpers';
 
 const JAN_1_2024 = 1704067200;
 
@@ -34,18 +34,6 @@ const ARBOR_COMMIT_OPTS: CommitOptions = {
   ownerGid: 0,
 };
 
-/** Temp dirs made through the returned function are removed by the enclosing suite's after hook. */
-function tempDirs(): (prefix?: string) => string {
-  const made: string[] = [];
-  after(() => {
-    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
-  return (prefix = 'arbor-interop-') => {
-    const d = tmpdir(prefix);
-    made.push(d);
-    return d;
-  };
-}
 
 /** Deterministic pseudo-random bytes (xorshift32), incompressible like real binaries. */
 function pseudoRandom(n: number, seed = 0x9e3779b9): Buffer {

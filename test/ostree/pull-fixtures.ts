@@ -7,18 +7,7 @@ import { Repo, RepoMode } from '../../src/ostree/repo';
 import { addRemote } from '../../src/ostree/remotes';
 import { ostree, run, tmpdir } from '../helpers';
 
-/** Temp dirs made through the returned function are removed by the enclosing suite's after hook. */
-export function tempDirs(): (prefix?: string) => string {
-  const made: string[] = [];
-  after(() => {
-    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
-  return (prefix = 'arbor-pull-') => {
-    const d = tmpdir(prefix);
-    made.push(d);
-    return d;
-  };
-}
+export { tempDirs } from '../helpers';
 
 /** Deterministic pseudo-random bytes (xorshift32): incompressible like real binaries. */
 export function pseudoRandom(n: number, seed = 0x9e3779b9): Buffer {
