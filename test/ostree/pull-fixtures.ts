@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Checksum } from '../../src/ostree/checksum';
 import { Repo, RepoMode } from '../../src/ostree/repo';
 import { addRemote } from '../../src/ostree/remotes';
-import { ostree, run, tmpdir } from '../helpers';
+import { ostree, run } from '../helpers';
 
 export { tempDirs } from '../helpers';
 
