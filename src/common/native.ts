@@ -12,6 +12,12 @@ export interface Native {
   /** false when wait is false and another process holds a conflicting lock. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
   funlock(fd: number): void;
+  /**
+   * Hardlinks objects (paths relative to objectsDir) into destDir under the given names,
+   * one directory per call. Per entry: 0 linked, 1 empty object (copy it), 2 bare-user
+   * symlink object (recreate it), or -errno.
+   */
+  linkObjects(objectsDir: string, destDir: string, names: string[], objects: string[], bareUser: boolean): Int32Array;
   /** st_size of the path itself (symlinks not followed), -1 when it does not exist. */
   lsize(path: string): number;
   getInodeFlags(fd: number): number;

@@ -5,13 +5,14 @@
 // created or verified here, so nothing is ever written outside the target.
 import fs from 'node:fs';
 import path from 'node:path';
+import util from 'node:util';
 import { ArborError, throwIfAborted, toArborError } from '../common/errors';
 import { WorkOptions, limiter } from '../common/progress';
 import { native } from '../common/native';
 import { Checksum } from './checksum';
-import { bareUserMetaMode, isSymlinkMode } from './objects';
+import { DirTreeObject, bareUserMetaMode, isSymlinkMode } from './objects';
 import { Repo } from './repo';
-import { TreeEntry, listDir, lookupPath } from './tree';
+import { TreeEntry, joinTreePath, lookupPath } from './tree';
 
 export interface CheckoutOptions extends WorkOptions {
   /** 'user' (ostree -U): no ownership or xattrs, setuid/setgid bits dropped. */
@@ -62,13 +63,15 @@ class Checkout {
     const meta = this.repo.loadDirMeta(entry.meta);
     this.makeDir(target, isRoot);
     this.stats.dirs++;
-    // Hardlinks are made synchronously (a syscall each, nothing to overlap);
-    // copies and subdirectories proceed concurrently.
+    // Hardlinks are made synchronously, a directory per native call (a few syscalls
+    // each, nothing to overlap); copies and subdirectories proceed concurrently.
+    const tree = this.repo.loadDirTree(entry.tree);
     const work: Array<Promise<void>> = [];
-    for (const e of listDir(this.repo, entry)) {
-      const t = `${target}/${e.name}`;
-      if (e.kind === 'dir') work.push(this.dir(e, t));
-      else if (!this.tryLink(e.checksum, t)) work.push(this.limit(() => this.copyCounted(e.checksum, t)));
+    for (const [name, csum] of this.linkFiles(tree.files, target)) {
+      work.push(this.limit(() => this.copyCounted(csum, `${target}/${name}`)));
+    }
+    for (const [name, t, m] of tree.dirs) {
+      work.push(this.dir({ kind: 'dir', path: joinTreePath(entry.path, name), name, tree: t, meta: m }, `${target}/${name}`));
     }
     await Promise.all(work);
     if (!this.user) {
@@ -93,6 +96,35 @@ class Checkout {
     // A file or symlink where the tree has a directory: replace it, never follow it.
     fs.unlinkSync(target);
     fs.mkdirSync(target, { mode: 0o700 });
+  }
+
+  /** Hardlinks what it can of one directory's files; returns those to copy instead. */
+  private linkFiles(files: DirTreeObject['files'], target: string): DirTreeObject['files'] {
+    if (!this.hardlinks || files.length === 0) return files;
+    throwIfAborted(this.opts.signal);
+    const status = native.linkObjects(
+      this.repo.objectsDir, target, files.map(([n]) => n), files.map(([, c]) => this.repo.objectRelPath('file', c)), this.repo.mode === 'bare-user',
+    );
+    const copies: DirTreeObject['files'] = [];
+    files.forEach(([name, csum], i) => {
+      const r = status[i];
+      if (r === 0) {
+        this.stats.files++;
+        this.stats.hardlinked++;
+        return;
+      }
+      if (r === 1 || r === 2) return void copies.push([name, csum]);
+      const code = util.getSystemErrorName(r);
+      // Anything unusual goes through the one-file path, which handles union mode,
+      // filesystem boundaries and link limits, and reports errors with their paths.
+      if (code === 'EEXIST' || code === 'EXDEV' || code === 'EMLINK') {
+        if (!this.tryLink(csum, `${target}/${name}`)) copies.push([name, csum]);
+        return;
+      }
+      if (code === 'ENOENT') throw new ArborError('NotFound', `file object ${csum} ('${name}') is not in ${this.repo.path}`);
+      throw new ArborError('Io', `hardlinking file object ${csum} to ${target}/${name}: ${code}`);
+    });
+    return copies;
   }
 
   async file(csum: Checksum, target: string): Promise<void> {

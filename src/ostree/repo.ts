@@ -86,7 +86,12 @@ export class Repo {
   // --- objects ----------------------------------------------------------------
 
   objectPath(type: ObjectType, csum: Checksum): string {
-    return `${this.objectsDir}/${csum.slice(0, 2)}/${csum.slice(2)}.${objectExtension(type, this.isArchive)}`;
+    return `${this.objectsDir}/${this.objectRelPath(type, csum)}`;
+  }
+
+  /** The object's path below objects/: `ab/cdef….ext`. */
+  objectRelPath(type: ObjectType, csum: Checksum): string {
+    return `${csum.slice(0, 2)}/${csum.slice(2)}.${objectExtension(type, this.isArchive)}`;
   }
 
   hasObject(type: ObjectType, csum: Checksum): boolean {
