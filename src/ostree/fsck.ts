@@ -1,14 +1,15 @@
 // `fsck`: every object is re-hashed and, for metadata, re-parsed in normal form;
 // then every ref and commit is walked to prove its tree is complete. The walk uses
 // what the first pass read, so each object is read from disk once.
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ArborError, throwIfAborted } from '../common/errors';
-import { WorkOptions, limiter } from '../common/progress';
-import { decode } from '../gvariant';
+import { WorkOptions } from '../common/progress';
 import { Checksum } from './checksum';
-import {
-  DirTreeObject, ObjectType, T_COMMIT, T_DIRMETA, T_DIRTREE, contentChecksum, decodeCommit, decodeCommitMeta,
-  decodeDirMeta, decodeDirTree,
-} from './objects';
+import type { FsckShare, FsckShareResult } from './fsck-worker';
+import { verifyObject } from './fsck-verify';
+import { DirTreeObject, ObjectType } from './objects';
 import { objectKey } from './reachable';
 import { Repo } from './repo';
 
@@ -20,30 +21,12 @@ export interface FsckResult {
   errors: string[];
 }
 
-const STRICT_TYPES: Partial<Record<ObjectType, string>> = { commit: T_COMMIT, dirtree: T_DIRTREE, dirmeta: T_DIRMETA };
-
 export async function fsck(repo: Repo, opts: WorkOptions = {}): Promise<FsckResult> {
   const objects = repo.listObjects();
   const present = new Set(objects.map((o) => objectKey(o.type, o.csum)));
   const trees = new Map<Checksum, DirTreeObject>();
   const errors: string[] = [];
-  const limit = limiter(4);
-  let done = 0;
-  await Promise.all(
-    objects.map(({ type, csum }) =>
-      limit(async () => {
-        throwIfAborted(opts.signal);
-        try {
-          const tree = await verifyObject(repo, type, csum);
-          if (tree) trees.set(csum, tree);
-        } catch (e) {
-          if (e instanceof ArborError && e.code === 'Cancelled') throw e;
-          errors.push(e instanceof ArborError ? e.message : `${type} object ${csum}: ${(e as Error).message}`);
-        }
-        if (++done % 1024 === 0) opts.progress?.({ phase: 'fsck', done, total: objects.length });
-      }),
-    ),
-  );
+  await verifyAll(repo, objects, trees, errors, opts);
   const commits = objects.filter((o) => o.type === 'commit').map((o) => o.csum);
   const partial = commits.filter((c) => repo.isCommitPartial(c));
   for (const [ref, c] of repo.listRefs()) {
@@ -62,30 +45,65 @@ export async function fsck(repo: Repo, opts: WorkOptions = {}): Promise<FsckResu
   return { objects: objects.length, commits: commits.length, partial, errors: [...new Set(errors)] };
 }
 
-/** Checks one object; returns a dirtree's decoded form for the reachability walk. */
-async function verifyObject(repo: Repo, type: ObjectType, csum: Checksum): Promise<DirTreeObject | undefined> {
-  const where = `${type} object ${csum}`;
-  if (type === 'file') {
-    const { header, content } = await repo.loadFile(csum);
-    const actual = contentChecksum(header, content);
-    if (actual !== csum) throw new ArborError('Corrupted', `${where}: checksum mismatch (content hashes to ${actual})`);
-    return undefined;
+// Below this many objects, starting worker threads costs more than it saves.
+const WORKER_THRESHOLD = 2000;
+const SLICE = 512;
+
+/**
+ * The object pass. Large stores are verified by one worker thread per core, each
+ * taking slices of the object list until none are left; small ones in this thread.
+ */
+async function verifyAll(
+  repo: Repo, objects: Array<{ type: ObjectType; csum: Checksum }>, trees: Map<Checksum, DirTreeObject>, errors: string[], opts: WorkOptions,
+): Promise<void> {
+  const nworkers = Math.min(os.availableParallelism(), Math.ceil(objects.length / SLICE));
+  if (objects.length < WORKER_THRESHOLD || nworkers < 2) {
+    let done = 0;
+    for (const { type, csum } of objects) {
+      if (done % 256 === 0) throwIfAborted(opts.signal);
+      try {
+        const tree = await verifyObject(repo, type, csum);
+        if (tree) trees.set(csum, tree);
+      } catch (e) {
+        errors.push(e instanceof ArborError ? e.message : `${type} object ${csum}: ${(e as Error).message}`);
+      }
+      if (++done % 1024 === 0) opts.progress?.({ phase: 'fsck', done, total: objects.length });
+    }
+    return;
   }
-  if (type === 'commitmeta') {
-    decodeCommitMeta(repo.readMetadata(type, csum), where);
-    return undefined;
-  }
-  if (type === 'tombstone-commit') return undefined;
-  const bytes = repo.readMetadata(type, csum, true);
-  try {
-    decode(STRICT_TYPES[type]!, bytes, { strict: true });
-  } catch (e) {
-    throw new ArborError('Corrupted', `${where}: ${(e as Error).message}`);
-  }
-  if (type === 'commit') decodeCommit(bytes, where);
-  else if (type === 'dirmeta') decodeDirMeta(bytes, where);
-  else return decodeDirTree(bytes, where);
-  return undefined;
+  let next = 0;
+  let done = 0;
+  const runWorker = async (): Promise<void> => {
+    const w = new Worker(path.join(__dirname, 'fsck-worker.js'), { workerData: repo.path });
+    try {
+      while (next < objects.length) {
+        throwIfAborted(opts.signal);
+        const slice = objects.slice(next, (next += SLICE));
+        const r = await ask(w, { objects: slice.map((o) => [o.type, o.csum]) });
+        errors.push(...r.errors);
+        for (const [csum, files, dirs] of r.trees) trees.set(csum, { files, dirs });
+        done += slice.length;
+        opts.progress?.({ phase: 'fsck', done, total: objects.length });
+      }
+    } finally {
+      const exited = new Promise((resolve) => w.once('exit', resolve));
+      w.postMessage(null);
+      await exited;
+    }
+  };
+  await Promise.all(Array.from({ length: nworkers }, runWorker));
+}
+
+function ask(w: Worker, share: FsckShare): Promise<FsckShareResult> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    w.once('error', onError);
+    w.once('message', (m: FsckShareResult) => {
+      w.off('error', onError);
+      resolve(m);
+    });
+    w.postMessage(share);
+  });
 }
 
 /** Walks trees from the first pass, reporting what is referenced but missing. */
