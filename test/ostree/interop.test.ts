@@ -16,6 +16,7 @@ import { prune } from '../../src/ostree/prune';
 import { Repo } from '../../src/ostree/repo';
 import { readSummary } from '../../src/ostree/summary';
 import { VECTORS, VECTOR_COMMIT, arbor, makeVectorTree, ostree, run, tmpdir, tempDirs } from '../helpers';
+import { pseudoRandom } from './pull-fixtures';
 
 const JAN_1_2024 = 1704067200;
 
@@ -35,18 +36,6 @@ const ARBOR_COMMIT_OPTS: CommitOptions = {
 };
 
 
-/** Deterministic pseudo-random bytes (xorshift32), incompressible like real binaries. */
-function pseudoRandom(n: number, seed = 0x9e3779b9): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 /** A tree with what trips up reimplementations: odd modes, setuid, empty and big files, every kind of symlink, xattrs, awkward names. */
 function makeRichTree(dir: string): string {

@@ -3,6 +3,7 @@
 import { PackageMeta, Dep, DepOp, parseEvr, formatNevra } from '../../src/rpm/types';
 import { Pool } from '../../src/rpm/pool';
 import { isRich, parseRichDep, evalRich } from '../../src/rpm/richdep';
+import { prng } from '../fixtures/synthetic-repo';
 
 type DepField = 'requires' | 'provides' | 'conflicts' | 'obsoletes' | 'recommends' | 'suggests' | 'supplements' | 'enhances';
 export type PkgSpec = Partial<Record<DepField, string[]>> & { files?: string[] };
@@ -79,17 +80,7 @@ export function closureProblems(all: PackageMeta[], set: PackageMeta[], mustHave
   return probs;
 }
 
-/** mulberry32: a small seeded PRNG, so random pools are reproducible from their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function names(set: { nevra: string }[]): string[] {
   return set.map((p) => p.nevra);
