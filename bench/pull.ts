@@ -1,7 +1,8 @@
 // Benchmark: `arbor repo pull` against `ostree pull` over loopback HTTP (nginx), from
 // an archive repo holding a realistic commit (≥ 5,000 files of /usr/share) into empty
 // archive and bare-user repos. Times whole processes, checks both fetched the same
-// objects, prints the ratio (target ≤ 1.0). Usage: node dist/bench/pull.js [--runs N]
+// objects, prints the ratio (target ≤ 1.0) and CPU times.
+// Usage: node dist/bench/pull.js [--runs N] [--mode archive|bare-user]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,17 @@ function run(cmd: string, args: string[]): { seconds: number; stdout: string } {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${r.stderr}${r.stdout}`);
   return { seconds, stdout: r.stdout };
+}
+
+interface Timing { seconds: number; cpu: number }
+
+/** Like run(), also measuring the process's CPU time (user + system, threads included) with time(1). */
+function timed(cmd: string, args: string[]): Timing {
+  const out = path.join(os.tmpdir(), `arbor-bench-time-${process.pid}`);
+  const r = run('/usr/bin/time', ['-f', '%U %S', '-o', out, cmd, ...args]);
+  const [user, sys] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  fs.rmSync(out, { force: true });
+  return { seconds: r.seconds, cpu: user + sys };
 }
 
 /** A cheap fingerprint of the input trees (paths, sizes, mtimes): the cache key for the served repo. */
@@ -97,24 +109,26 @@ function median(xs: number[]): number {
 
 type Tool = 'ostree' | 'arbor';
 
-function pullOnce(t: Tool, mode: string, dst: string, url: string): number {
+function pullOnce(t: Tool, mode: string, dst: string, url: string): Timing {
   if (t === 'ostree') {
     run('ostree', ['init', `--repo=${dst}`, `--mode=${mode}`]);
     run('ostree', ['remote', 'add', `--repo=${dst}`, '--no-gpg-verify', 'origin', url]);
     spawnSync('sync');
-    return run('ostree', ['pull', `--repo=${dst}`, 'origin', 'bench/x86_64']).seconds;
+    return timed('ostree', ['pull', `--repo=${dst}`, 'origin', 'bench/x86_64']);
   }
   run(process.execPath, [ARBOR, 'repo', '--repo', dst, 'init', `--mode=${mode}`]);
   run(process.execPath, [ARBOR, 'remote', '--repo', dst, 'add', '--no-gpg-verify', 'origin', url]);
   spawnSync('sync');
-  return run(process.execPath, [ARBOR, 'repo', '--repo', dst, 'pull', 'origin', 'bench/x86_64']).seconds;
+  return timed(process.execPath, [ARBOR, 'repo', '--repo', dst, 'pull', 'origin', 'bench/x86_64']);
 }
 
 export function main(argv = process.argv.slice(2)): void {
   let runs = 3;
+  let modes = ['archive', 'bare-user'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) runs = Number(argv[++i]);
-    else { console.error(`unknown argument '${argv[i]}'\nusage: pull.js [--runs N]`); process.exit(2); }
+    else if (argv[i] === '--mode' && modes.includes(argv[i + 1] ?? '')) modes = [argv[++i]];
+    else { console.error(`unknown argument '${argv[i]}'\nusage: pull.js [--runs N] [--mode archive|bare-user]`); process.exit(2); }
   }
   const served = servedRepo();
   const objects = fs.readdirSync(`${served.repo}/objects`).reduce((n, d) => n + fs.readdirSync(`${served.repo}/objects/${d}`).length, 0);
@@ -125,15 +139,18 @@ export function main(argv = process.argv.slice(2)): void {
   const rows: string[] = [];
   let worst = 0;
   try {
-    for (const mode of ['archive', 'bare-user']) {
+    for (const mode of modes) {
       const times: Record<Tool, number[]> = { ostree: [], arbor: [] };
+      const cpu: Record<Tool, number[]> = { ostree: [], arbor: [] };
       let same = true;
       for (let r = 0; r < runs; r++) {
         const order: Tool[] = r % 2 === 0 ? ['ostree', 'arbor'] : ['arbor', 'ostree'];
         const sets: Partial<Record<Tool, string[]>> = {};
         for (const t of order) {
           const dst = path.join(tmp, `${mode}-${t}-${r}`);
-          times[t].push(pullOnce(t, mode, dst, nginx.url));
+          const tm = pullOnce(t, mode, dst, nginx.url);
+          times[t].push(tm.seconds);
+          cpu[t].push(tm.cpu);
           sets[t] = objectSet(dst);
           fs.rmSync(dst, { recursive: true, force: true });
         }
@@ -143,7 +160,8 @@ export function main(argv = process.argv.slice(2)): void {
       worst = Math.max(worst, ratio);
       rows.push(`pull → ${mode.padEnd(9)} ${median(times.ostree).toFixed(2).padStart(8)} ${median(times.arbor).toFixed(2).padStart(8)} ` +
         `${ratio.toFixed(2).padStart(6)}  ≤ ${TARGET.toFixed(1)}  ${ratio <= TARGET ? 'PASS' : 'FAIL'}  ${same ? 'same objects' : '*** OBJECT SETS DIFFER ***'}` +
-        `  (ostree ${times.ostree.map((x) => x.toFixed(2)).join(' ')}; arbor ${times.arbor.map((x) => x.toFixed(2)).join(' ')})`);
+        `  (ostree ${times.ostree.map((x) => x.toFixed(2)).join(' ')}; arbor ${times.arbor.map((x) => x.toFixed(2)).join(' ')})` +
+        `  cpu s: ostree ${median(cpu.ostree).toFixed(2)}, arbor ${median(cpu.arbor).toFixed(2)}`);
     }
   } finally {
     try { process.kill(nginx.pid, 'SIGTERM'); } catch { /* gone */ }

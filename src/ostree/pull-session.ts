@@ -1,6 +1,7 @@
 // One pull's object walk: commits (with detached metadata and signatures checked
 // before anything is stored), then dirtrees, dirmetas and content, fetched with
-// bounded concurrency, each verified, then staged in one Transaction.
+// bounded concurrency, each verified, then staged in one Transaction. Content is
+// verified and staged on worker threads (pull-worker.ts); this thread fetches.
 import fs from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { ArborError, throwIfAborted, toArborError } from '../common/errors';
@@ -10,7 +11,8 @@ import { decode } from '../gvariant';
 import { Checksum } from './checksum';
 import { Fetcher } from './fetcher';
 import { CommitObject, DirTreeObject, Metadata, T_COMMITMETA, decodeCommit, metadataGet } from './objects';
-import { verifyContent, verifyMetadata } from './pull-verify';
+import { verifyMetadata } from './pull-verify';
+import { ContentStager, createContentStager } from './pull-worker';
 import { RemoteConfig } from './remotes';
 import { Repo } from './repo';
 import { Ed25519PublicKey, ed25519Signatures, verifyEd25519 } from './sign';
@@ -32,6 +34,8 @@ export interface SessionOptions {
   tasks: number;
   /** Make stored objects durable after this many (and start a new transaction), so a killed pull resumes from them. */
   checkpointObjects: number;
+  /** Threads verifying and staging content; 0 does it on the main thread. Default: see createContentStager(). */
+  workers?: number;
 }
 
 /** What pull emits through WorkOptions.progress. */
@@ -88,6 +92,8 @@ export class PullSession {
   private readonly busy = new Map<Transaction, { n: number; idle?: () => void }>();
   private sinceCheckpoint = 0;
   private checkpointing = false;
+  /** Started at the first content object: metadata-only pulls never need it. */
+  private stager: ContentStager | null = null;
 
   constructor(
     readonly repo: Repo,
@@ -133,6 +139,12 @@ export class PullSession {
     for (const c of this.createdPartials) {
       if (!this.repo.hasObject('commit', c)) fs.rmSync(this.partialPath(c), { force: true });
     }
+  }
+
+  /** Stops the worker threads; after drain() (or a failure), whatever happened. */
+  async close(): Promise<void> {
+    await this.stager?.close();
+    this.stager = null;
   }
 
   partialPath(c: Checksum): string {
@@ -372,9 +384,10 @@ export class PullSession {
     if (this.repo.hasObject('file', csum)) return;
     this.spawn(async () => {
       const bytes = (await this.get(csum, 'filez', this.opts.maxContentSize, root))!;
-      const v = await verifyContent(csum, bytes, this.source);
-      await this.store(`file ${csum}`, (tx) =>
-        this.repo.isArchive && v.canonical ? tx.writeArchivedContent(csum, bytes) : tx.writeContent(v.header, v.content, csum));
+      this.stager ??= createContentStager(this.repo.mode, this.opts.workers);
+      const stager = this.stager;
+      // Verified before it is written (on the worker), and adopted by the transaction it was written for.
+      await this.store(`file ${csum}`, async (tx) => tx.adoptStagedContent(csum, await stager.stage(csum, bytes, tx.contentStagingPath(csum), this.source)));
     });
   }
 }

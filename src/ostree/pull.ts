@@ -33,6 +33,8 @@ export interface PullOptions extends FetcherOptions {
   checkpointObjects?: number;
   /** A fetcher to use instead of one made from the URL (tests put fakes here). */
   fetcher?: Fetcher;
+  /** Threads that verify and stage content objects; 0 keeps that on the main thread. Default: one per core besides the main thread's (at least one). */
+  workers?: number;
 }
 
 export interface PulledRef {
@@ -82,6 +84,7 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
   const url = opts.url ?? remote.url;
   const fetcher = opts.fetcher ?? createFetcher(url, fetcherOpts);
   const contentFetcher = opts.fetcher || !remote.contentUrl || opts.url ? fetcher : createFetcher(remote.contentUrl, fetcherOpts);
+  let opened: PullSession | undefined;
   try {
     const state = await loadRemoteState(repo, remote, fetcher, { keys, signal: opts.signal });
     const resolved = [];
@@ -95,7 +98,9 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
       maxContentSize: opts.maxContentSize ?? MAX_CONTENT_SIZE,
       tasks: 4 * (opts.concurrency ?? DEFAULT_CONCURRENCY),
       checkpointObjects: Math.max(1, opts.checkpointObjects ?? 5000),
+      workers: opts.workers,
     }, opts);
+    opened = session;
     const byCommit = new Map<Checksum, CommitRequest>();
     resolved.forEach((r, i) => {
       const req = byCommit.get(r.checksum);
@@ -131,6 +136,8 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
+    // No worker thread outlives the pull, whatever happened.
+    await opened?.close();
     fetcher.close();
     if (contentFetcher !== fetcher) contentFetcher.close();
   }

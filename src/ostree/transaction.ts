@@ -11,7 +11,7 @@ import { Checksum } from './checksum';
 import {
   FileHeader, ObjectType, contentChecksum, encodeArchiveHeader, encodeBareUserMeta, isSymlinkMode, sha256,
 } from './objects';
-import { Repo } from './repo';
+import { Repo, RepoMode } from './repo';
 
 export interface TransactionStats {
   metadataWritten: number;
@@ -24,6 +24,7 @@ export class Transaction {
   private staged = new Map<string, string>(); // final object path -> staged path
   private pending = new Map<Checksum, Promise<Checksum>>();
   private createdDirs = new Set<string>();
+  private stagingDirs = new Set<string>();
   private done = false;
   readonly stats: TransactionStats = { metadataWritten: 0, contentWritten: 0, contentBytesWritten: 0 };
   private readonly unlock: () => void;
@@ -43,7 +44,7 @@ export class Transaction {
   writeMetadata(type: ObjectType, bytes: Uint8Array, knownChecksum?: Checksum): Checksum {
     const csum = knownChecksum ?? sha256(bytes);
     if (this.has(type, csum)) return csum;
-    const tmp = `${this.stageDir}/${csum}.${type}`;
+    const tmp = this.stagingPath(csum, type);
     fs.writeFileSync(tmp, bytes, { mode: 0o644 });
     this.staged.set(this.repo.objectPath(type, csum), tmp);
     this.stats.metadataWritten++;
@@ -52,7 +53,7 @@ export class Transaction {
 
   /** Stores detached metadata for a commit (not content-addressed; replaces any). */
   writeCommitMeta(commit: Checksum, bytes: Uint8Array): void {
-    const tmp = `${this.stageDir}/${commit}.commitmeta`;
+    const tmp = this.stagingPath(commit, 'commitmeta');
     fs.writeFileSync(tmp, bytes, { mode: 0o644 });
     this.staged.set(this.repo.objectPath('commitmeta', commit), tmp);
   }
@@ -73,7 +74,7 @@ export class Transaction {
   async writeArchivedContent(csum: Checksum, filez: Uint8Array): Promise<Checksum> {
     if (!this.repo.isArchive) throw new Error('writeArchivedContent: not an archive repository');
     if (this.has('file', csum)) return csum;
-    const tmp = `${this.stageDir}/${csum}.file`;
+    const tmp = this.contentStagingPath(csum);
     // On the thread pool: creating files is slow on a busy disk, and a pull has requests to serve meanwhile.
     await new Promise<void>((resolve, reject) => fs.writeFile(tmp, filez, { mode: 0o644 }, (e) => (e ? reject(e) : resolve())));
     this.staged.set(this.repo.objectPath('file', csum), tmp);
@@ -82,49 +83,41 @@ export class Transaction {
     return csum;
   }
 
-  // Objects are written with synchronous syscalls: on a warm page cache each takes
-  // microseconds, and the promise API's per-file handles cost more than the I/O. Only
-  // compression, which is CPU work, goes to the thread pool.
-  private async stageContent(csum: Checksum, h: FileHeader, content: Buffer | null): Promise<void> {
-    const tmp = `${this.stageDir}/${csum}.file`;
-    const symlink = isSymlinkMode(h.mode);
-    switch (this.repo.mode) {
-      case 'archive': {
-        const hdr = encodeArchiveHeader(h, symlink ? 0 : content!.length);
-        const body = symlink ? null : await deflateRaw(content!, 6);
-        writeNew(tmp, 0o644, (fd) => {
-          fs.writeSync(fd, hdr);
-          if (body) fs.writeSync(fd, body);
-        });
-        this.stats.contentBytesWritten += hdr.length + (body?.length ?? 0);
-        break;
-      }
-      case 'bare-user': {
-        const data = symlink ? Buffer.from(h.symlinkTarget + '\0', 'utf8') : content!;
-        writeNew(tmp, symlink ? 0o644 : (h.mode & 0o775) | 0o400, (fd) => {
-          writeAll(fd, data);
-          native.setxattr(fd, 'user.ostreemeta', encodeBareUserMeta(h));
-        });
-        this.stats.contentBytesWritten += data.length;
-        break;
-      }
-      default: {
-        // bare: the object is the file itself, with real ownership and xattrs.
-        if (symlink) {
-          fs.symlinkSync(h.symlinkTarget, tmp);
-          fs.lchownSync(tmp, h.uid, h.gid);
-          for (const [n, v] of h.xattrs) native.setxattr(tmp, n, v);
-          fs.lutimesSync(tmp, 0, 0);
-        } else {
-          writeNew(tmp, h.mode & 0o7777, (fd) => {
-            writeAll(fd, content!);
-            fs.fchownSync(fd, h.uid, h.gid);
-            for (const [n, v] of h.xattrs) native.setxattr(fd, n, v);
-          });
-        }
-        this.stats.contentBytesWritten += content?.length ?? 0;
-      }
+  /**
+   * Where an object is staged: under a subdirectory per checksum prefix, as libostree
+   * does, because creating files takes the directory's lock and threads staging at once
+   * would queue on a single directory.
+   */
+  private stagingPath(csum: Checksum, ext: string): string {
+    const dir = `${this.stageDir}/${csum.slice(0, 2)}`;
+    if (!this.stagingDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.stagingDirs.add(dir);
     }
+    return `${dir}/${csum.slice(2)}.${ext}`;
+  }
+
+  /** Where a content object is staged (its directory exists): pull's workers write there, then hand it over with adoptStagedContent(). */
+  contentStagingPath(csum: Checksum): string {
+    return this.stagingPath(csum, 'file');
+  }
+
+  /**
+   * Registers a content object another thread wrote (verified) at contentStagingPath(csum).
+   * It becomes visible like any other: at commit(), after syncfs, by rename.
+   */
+  adoptStagedContent(csum: Checksum, bytesWritten: number): void {
+    if (this.done) throw new Error('transaction already finished');
+    const final = this.repo.objectPath('file', csum);
+    if (this.staged.has(final)) return;
+    this.staged.set(final, this.contentStagingPath(csum));
+    this.stats.contentWritten++;
+    this.stats.contentBytesWritten += bytesWritten;
+  }
+
+  private async stageContent(csum: Checksum, h: FileHeader, content: Buffer | null): Promise<void> {
+    const tmp = this.contentStagingPath(csum);
+    this.stats.contentBytesWritten += await writeContentFile(this.repo.mode, tmp, h, content);
     this.staged.set(this.repo.objectPath('file', csum), tmp);
     this.stats.contentWritten++;
   }
@@ -155,6 +148,53 @@ export class Transaction {
     this.done = true;
     fs.rmSync(this.stageDir, { recursive: true, force: true });
     this.unlock();
+  }
+}
+
+/**
+ * Writes a content object in the repo mode's on-disk form to `tmp` (which must not
+ * exist); returns the bytes written. Exported for pull's worker threads.
+ *
+ * Synchronous syscalls: on a warm page cache each takes microseconds, and the promise
+ * API's per-file handles cost more than the I/O. Only compression, which is CPU work,
+ * goes to the thread pool.
+ */
+export async function writeContentFile(mode: RepoMode, tmp: string, h: FileHeader, content: Buffer | null): Promise<number> {
+  const symlink = isSymlinkMode(h.mode);
+  switch (mode) {
+    case 'archive': {
+      const hdr = encodeArchiveHeader(h, symlink ? 0 : content!.length);
+      const body = symlink ? null : await deflateRaw(content!, 6);
+      writeNew(tmp, 0o644, (fd) => {
+        fs.writeSync(fd, hdr);
+        if (body) fs.writeSync(fd, body);
+      });
+      return hdr.length + (body?.length ?? 0);
+    }
+    case 'bare-user': {
+      const data = symlink ? Buffer.from(h.symlinkTarget + '\0', 'utf8') : content!;
+      writeNew(tmp, symlink ? 0o644 : (h.mode & 0o775) | 0o400, (fd) => {
+        writeAll(fd, data);
+        native.setxattr(fd, 'user.ostreemeta', encodeBareUserMeta(h));
+      });
+      return data.length;
+    }
+    default: {
+      // bare: the object is the file itself, with real ownership and xattrs.
+      if (symlink) {
+        fs.symlinkSync(h.symlinkTarget, tmp);
+        fs.lchownSync(tmp, h.uid, h.gid);
+        for (const [n, v] of h.xattrs) native.setxattr(tmp, n, v);
+        fs.lutimesSync(tmp, 0, 0);
+      } else {
+        writeNew(tmp, h.mode & 0o7777, (fd) => {
+          writeAll(fd, content!);
+          fs.fchownSync(fd, h.uid, h.gid);
+          for (const [n, v] of h.xattrs) native.setxattr(fd, n, v);
+        });
+      }
+      return content?.length ?? 0;
+    }
   }
 }
 
