@@ -114,13 +114,19 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const best = (r: { seconds: number[] }): number => Math.min(...r.seconds);
     const bestCpu = (r: { cpu: number[] }): number => Math.min(...r.cpu);
     for (const r of rows) {
-      console.log(`${r.name.padEnd(34)} ${best(r).toFixed(2).padStart(7)} s wall  ${bestCpu(r).toFixed(2).padStart(6)} s CPU   (wall runs: ${r.seconds.map((s) => s.toFixed(2)).join(', ')})`);
+      console.log(`${r.name.padEnd(34)} ${best(r).toFixed(2).padStart(7)} s wall  ${bestCpu(r).toFixed(2).padStart(6)} s CPU   (wall runs: ${r.seconds.map((s) => s.toFixed(2)).join(', ')}; CPU runs: ${r.cpu.map((s) => s.toFixed(2)).join(', ')})`);
     }
     console.log(`load average now: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs (wall times stretch under load)`);
     const ratio = best(rows[1]) / best(rows[0]);
     console.log(`ratio arbor cold / dnf cold: ${ratio.toFixed(2)} (target ≤ 0.50) ${ratio <= 0.5 ? 'OK' : 'MISSED'}`);
     console.log(`ratio arbor warm / dnf cold: ${(best(rows[2]) / best(rows[0])).toFixed(2)}`);
     console.log(`CPU ratio arbor cold / dnf cold: ${(bestCpu(rows[1]) / bestCpu(rows[0])).toFixed(2)}, warm: ${(bestCpu(rows[2]) / bestCpu(rows[0])).toFixed(2)}`);
+    if (o.runs > 1) {
+      // Each run times dnf and Arbor back to back, so per-run ratios cancel most of the drift in machine load.
+      const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+      const per = (i: number, key: 'seconds' | 'cpu'): number[] => rows[i][key].map((v, run) => v / rows[0][key][run]);
+      console.log(`median per-run ratio, cold: ${median(per(1, 'seconds')).toFixed(2)} wall, ${median(per(1, 'cpu')).toFixed(2)} CPU; warm: ${median(per(2, 'seconds')).toFixed(2)} wall, ${median(per(2, 'cpu')).toFixed(2)} CPU`);
+    }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

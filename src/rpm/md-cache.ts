@@ -5,17 +5,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { writeFileAtomic } from '../common/atomic-write';
-import { Dep, DepOp, PackageMeta } from './types';
+import { Dep, DepOp, Evr, PackageMeta } from './types';
 
-// The encoding is columnar: one JSON array of distinct strings and one Uint32Array of
-// indexes and numbers. Decoding it is ~5x faster than JSON.parse or v8.deserialize of
-// the objects themselves, because repeated dependency names are parsed once.
+// The encoding is columnar: one JSON array of strings, then Uint32 columns of indexes
+// and numbers: a table of distinct dependencies, the packages (which name dependencies
+// by index), and their files. Decoding parses each repeated string and dependency once
+// (most requires are a few thousand sonames) and makes one shared Dep object for each,
+// as the XML parser does. Strings come in two tables: shared ones (deduplicated, or the
+// parser's interned strings as it numbered them) and unique ones (checksums, paths),
+// which need no lookup; an index with the top bit set is into the second.
 /** Bump when PackageMeta's shape or the encoding changes. */
-const MAGIC = Buffer.from('arbor-md-cache-3\n');
-const HEAD = MAGIC.length + 12;
+const MAGIC = Buffer.from('arbor-md-cache-5\n');
+const HEAD_FIELDS = 8;
+const HEAD = MAGIC.length + 4 + HEAD_FIELDS * 4;
 const NONE = 0xffffffff;
 const BIG = 0xfffffffe;
-const DEP_KINDS = ['provides', 'requires', 'conflicts', 'obsoletes', 'recommends', 'suggests', 'supplements', 'enhances'] as const;
+const UNIQUE = 0x80000000;
+/** The order of a package's dependency lists in the encoding. */
+export const DEP_KINDS = ['provides', 'requires', 'conflicts', 'obsoletes', 'recommends', 'suggests', 'supplements', 'enhances'] as const;
 const OPS: DepOp[] = ['LT', 'LE', 'EQ', 'GE', 'GT'];
 const OPCODE: Record<DepOp, number> = { LT: 1, LE: 2, EQ: 3, GE: 4, GT: 5 };
 const PRE = 8;
@@ -30,140 +37,276 @@ function fileFor(cacheDir: string, key: string): string {
   return path.join(cacheDir, `${key}.mdc`);
 }
 
-/** Packages to bytes (PackageMeta.repo is not stored: the loader sets it). */
-export function encodePackages(packages: PackageMeta[]): Buffer {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  let ints = new Uint32Array(1 << 16);
-  let n = 0;
-  const push = (v: number): void => {
-    if (n === ints.length) {
-      const bigger = new Uint32Array(ints.length * 2);
-      bigger.set(ints);
-      ints = bigger;
-    }
-    ints[n++] = v;
-  };
-  const str = (s: string | undefined): void => {
-    if (s === undefined) { push(NONE); return; }
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(s);
-      index.set(s, i);
-    }
-    push(i);
-  };
-  const num = (v: number | undefined): void => {
-    if (v === undefined) push(NONE);
-    else if (Number.isInteger(v) && v >= 0 && v < BIG) push(v);
-    else { push(BIG); str(String(v)); }
-  };
-  push(packages.length);
-  for (const p of packages) {
-    str(p.name); str(p.arch); num(p.epoch); str(p.version); str(p.release);
-    str(p.summary); str(p.license); str(p.sourcerpm); num(p.buildtime); str(p.location);
-    str(p.checksum?.type); str(p.checksum?.value); num(p.packageSize); num(p.installedSize);
-    for (const kind of DEP_KINDS) {
-      const deps = p[kind];
-      push(deps.length);
-      for (const d of deps) {
-        str(d.name);
-        const flags = (d.op && d.evr ? OPCODE[d.op] : 0) | (d.pre ? PRE : 0);
-        push(flags);
-        if (flags & 7) { num(d.evr!.epoch); str(d.evr!.version); str(d.evr!.release); }
-      }
-    }
-    push(p.files.length);
-    for (const f of p.files) str(f);
+/** A growable column of uint32s. */
+class Column {
+  a: Uint32Array;
+  n = 0;
+  constructor(expected: number) {
+    this.a = new Uint32Array(Math.max(1024, expected));
   }
-  const json = Buffer.from(JSON.stringify(strings));
-  const pad = Buffer.alloc((4 - ((HEAD + json.length) % 4)) % 4);
-  const body = Buffer.concat([json, pad, Buffer.from(ints.buffer, 0, n * 4)]);
-  // A CRC catches disk damage that would otherwise decode into wrong packages.
-  const head = Buffer.alloc(12);
-  head.writeUInt32LE(json.length, 0);
-  head.writeUInt32LE(n, 4);
-  head.writeUInt32LE(zlib.crc32(body), 8);
-  return Buffer.concat([MAGIC, head, body]);
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const bigger = new Uint32Array(this.a.length * 2);
+      bigger.set(this.a);
+      this.a = bigger;
+    }
+    this.a[this.n++] = v;
+  }
+  bytes(): Buffer {
+    return Buffer.from(this.a.buffer, 0, this.n * 4);
+  }
 }
 
-/** Bytes to packages; throws on anything that is not a complete encoding. */
-export function decodePackages(buf: Buffer): PackageMeta[] {
-  if (buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a metadata cache file');
-  const jsonLen = buf.readUInt32LE(MAGIC.length);
-  const count = buf.readUInt32LE(MAGIC.length + 4);
-  const jsonStart = HEAD;
-  const intStart = jsonStart + jsonLen + ((4 - ((jsonStart + jsonLen) % 4)) % 4);
-  if (intStart + count * 4 !== buf.length) throw new Error('metadata cache file has the wrong length');
-  if (zlib.crc32(buf.subarray(HEAD)) !== buf.readUInt32LE(MAGIC.length + 8)) throw new Error('metadata cache file fails its CRC');
-  const strings = JSON.parse(buf.toString('utf8', jsonStart, jsonStart + jsonLen)) as string[];
-  // Copy into an aligned array: the file buffer's offset need not be a multiple of 4.
-  const ints = new Uint32Array(count);
-  Buffer.from(ints.buffer).set(buf.subarray(intStart));
-  let i = 0;
-  const next = (): number => {
-    if (i >= count) throw new Error('metadata cache file is truncated');
-    return ints[i++];
+/** The string ids a parser knows for a package's name, arch, version, release, license, sourcerpm and checksum type (-1: none). */
+export const HINTED_FIELDS = 7;
+
+/**
+ * Builds the encoding one dependency and package at a time: encodePackages() for any
+ * packages, or a parser as it parses, passing the ids it gave the strings it interned
+ * and the Deps it shared, so that encoding needs no lookups and no second pass. Files
+ * are taken from the packages at the end (filelists replaces them after primary).
+ */
+export class PackageEncoder {
+  /** Shared strings: the parser's interned strings, or those deduplicated through `index` into `own`. */
+  private readonly shared: readonly string[];
+  private readonly own: string[] | undefined;
+  private readonly index: Map<string, number> | undefined;
+  private readonly unique: string[] = [];
+  private readonly deps: Column;
+  private readonly pkgs: Column;
+  private depCount = 0;
+  private pkgCount = 0;
+
+  /** `shared`: the parser's interned strings, by the ids it will pass (it may still add to them). */
+  constructor(expectedPackages: number, shared?: readonly string[]) {
+    if (shared) this.shared = shared;
+    else {
+      this.shared = this.own = [];
+      this.index = new Map();
+    }
+    // Sized for a typical repo (one growth at most): doubling a big column is garbage to collect.
+    this.deps = new Column(expectedPackages * 10);
+    this.pkgs = new Column(expectedPackages * 32);
+  }
+
+  /** A string that repeats (names, versions): stored once, at `id` if the parser says so. */
+  private str(col: Column, s: string | undefined, id = -1): void {
+    if (s === undefined) col.push(NONE);
+    else if (id >= 0) col.push(id);
+    else if (!this.index || !this.own) this.uniq(col, s);
+    else {
+      let i = this.index.get(s);
+      if (i === undefined) {
+        i = this.own.length;
+        this.own.push(s);
+        this.index.set(s, i);
+      }
+      col.push(i);
+    }
+  }
+
+  /** A string that is (almost always) unique, like a checksum or a path: not worth looking up. */
+  private uniq(col: Column, s: string | undefined): void {
+    if (s === undefined) { col.push(NONE); return; }
+    if (this.unique.length >= BIG - UNIQUE) throw new Error('too many strings for the metadata cache');
+    col.push(UNIQUE | this.unique.length);
+    this.unique.push(s);
+  }
+
+  private num(col: Column, v: number | undefined): void {
+    if (v === undefined) col.push(NONE);
+    else if (Number.isInteger(v) && v >= 0 && v < BIG) col.push(v);
+    else { col.push(BIG); this.str(col, String(v)); }
+  }
+
+  /** Adds a Dep to the table (with the ids of its name, version and release, if known); returns its index. */
+  addDep(d: Dep, nameId = -1, verId = -1, relId = -1): number {
+    const c = this.deps;
+    this.str(c, d.name, nameId);
+    const flags = (d.op && d.evr ? OPCODE[d.op] : 0) | (d.pre ? PRE : 0);
+    c.push(flags);
+    if (flags & 7) { this.num(c, d.evr!.epoch); this.str(c, d.evr!.version, verId); this.str(c, d.evr!.release, relId); }
+    return this.depCount++;
+  }
+
+  /** Adds a package's fields (string ids as HINTED_FIELDS says, if known); its dependency lists must follow. */
+  addPackage(p: PackageMeta, ids?: ArrayLike<number>): void {
+    const c = this.pkgs;
+    this.str(c, p.name, ids?.[0]); this.str(c, p.arch, ids?.[1]); this.num(c, p.epoch);
+    this.str(c, p.version, ids?.[2]); this.str(c, p.release, ids?.[3]);
+    this.uniq(c, p.summary); this.str(c, p.license, ids?.[4]); this.str(c, p.sourcerpm, ids?.[5]);
+    this.num(c, p.buildtime); this.uniq(c, p.location);
+    this.str(c, p.checksum?.type, ids?.[6]); this.uniq(c, p.checksum?.value); this.num(c, p.packageSize); this.num(c, p.installedSize);
+    this.pkgCount++;
+  }
+
+  /** One of the package's dependency lists, in DEP_KINDS order: the table indexes of its first `n` Deps. */
+  addDepList(indexes: ArrayLike<number>, n: number): void {
+    this.pkgs.push(n);
+    for (let i = 0; i < n; i++) this.pkgs.push(indexes[i]);
+  }
+
+  /** The encoding, with the files of `packages` (the ones added, in order). */
+  finish(packages: PackageMeta[]): Buffer {
+    if (packages.length !== this.pkgCount) throw new Error(`encoded ${this.pkgCount} packages, given ${packages.length}`);
+    let nfiles = 0;
+    for (const p of packages) nfiles += p.files.length;
+    const files = new Column(packages.length + nfiles);
+    for (const p of packages) {
+      files.push(p.files.length);
+      for (const f of p.files) this.uniq(files, f);
+    }
+    const shared = this.shared.length;
+    const json = Buffer.from(JSON.stringify(shared ? this.shared.concat(this.unique) : this.unique));
+    const pad = Buffer.alloc((4 - ((HEAD + json.length) % 4)) % 4);
+    const head = Buffer.alloc(4 + HEAD_FIELDS * 4);
+    [json.length, shared, this.deps.n, this.pkgs.n, files.n, this.depCount, this.pkgCount].forEach((v, i) => head.writeUInt32LE(v, 4 + i * 4));
+    const parts = [head.subarray(4), json, pad, this.deps.bytes(), this.pkgs.bytes(), files.bytes()];
+    // A CRC (of everything after it) catches disk damage that would otherwise decode into wrong packages.
+    head.writeUInt32LE(parts.reduce((crc, part) => zlib.crc32(part, crc), 0), 0);
+    return Buffer.concat([MAGIC, head.subarray(0, 4), ...parts]);
+  }
+}
+
+/** Packages to bytes (PackageMeta.repo is not stored: the loader sets it). */
+export function encodePackages(packages: PackageMeta[]): Buffer {
+  const e = new PackageEncoder(packages.length);
+  const depIndex = new Map<Dep, number>();
+  let scratch: number[] = [];
+  const list = (deps: Dep[]): void => {
+    if (scratch.length < deps.length) scratch = new Array<number>(deps.length);
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i];
+      let k = depIndex.get(d);
+      if (k === undefined) depIndex.set(d, k = e.addDep(d));
+      scratch[i] = k;
+    }
+    e.addDepList(scratch, deps.length);
   };
-  const str = (): string | undefined => {
-    const v = next();
+  for (const p of packages) {
+    e.addPackage(p);
+    // In DEP_KINDS order, spelled out: a loop over kind names makes every read a keyed lookup.
+    list(p.provides); list(p.requires); list(p.conflicts); list(p.obsoletes);
+    list(p.recommends); list(p.suggests); list(p.supplements); list(p.enhances);
+  }
+  return e.finish(packages);
+}
+
+/** Reads one column; every read is bounds-checked, so damage is an exception, not garbage. */
+class Reader {
+  i: number;
+  constructor(private readonly ints: Uint32Array, start: number, private readonly end: number, private readonly strings: string[], private readonly shared: number) {
+    this.i = start;
+  }
+  next(): number {
+    if (this.i >= this.end) throw new Error('metadata cache file is truncated');
+    return this.ints[this.i++];
+  }
+  str(): string | undefined {
+    const v = this.next();
     if (v === NONE) return undefined;
-    const s = strings[v];
-    if (s === undefined) throw new Error('metadata cache file has a bad string index');
+    const s = this.strings[v & UNIQUE ? this.shared + (v & ~UNIQUE) : v];
+    if (typeof s !== 'string') throw new Error('metadata cache file has a bad string index');
     return s;
-  };
-  const req = (): string => {
-    const s = str();
+  }
+  req(): string {
+    const s = this.str();
     if (s === undefined) throw new Error('metadata cache file lacks a required string');
     return s;
+  }
+  num(): number | undefined {
+    const v = this.next();
+    return v === NONE ? undefined : v === BIG ? Number(this.req()) : v;
+  }
+}
+
+/** Bytes to packages, with `repo` set if given; throws on anything that is not a complete encoding. */
+export function decodePackages(buf: Buffer, repo?: string): PackageMeta[] {
+  if (buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a metadata cache file');
+  const [jsonLen, shared, depInts, pkgInts, fileInts, depCount, total] = Array.from({ length: 7 }, (_, i) => buf.readUInt32LE(MAGIC.length + 4 + i * 4));
+  const intStart = HEAD + jsonLen + ((4 - ((HEAD + jsonLen) % 4)) % 4);
+  const nints = depInts + pkgInts + fileInts;
+  const bodyEnd = intStart + nints * 4;
+  if (bodyEnd !== buf.length) throw new Error('metadata cache file has the wrong length');
+  if (zlib.crc32(buf.subarray(MAGIC.length + 4)) !== buf.readUInt32LE(MAGIC.length)) throw new Error('metadata cache file fails its CRC');
+  const strings = JSON.parse(buf.toString('utf8', HEAD, HEAD + jsonLen)) as string[];
+  if (!Array.isArray(strings) || shared > strings.length) throw new Error('metadata cache file has no string table');
+  // Copy into an aligned array: the file buffer's offset need not be a multiple of 4.
+  const ints = new Uint32Array(nints);
+  Buffer.from(ints.buffer).set(buf.subarray(intStart, bodyEnd));
+
+  const dr = new Reader(ints, 0, depInts, strings, shared);
+  if (depCount > depInts) throw new Error('metadata cache file has a bad dependency count');
+  const deps: Dep[] = new Array(depCount);
+  for (let k = 0; k < depCount; k++) {
+    const name = dr.req();
+    const flags = dr.next();
+    const pre = (flags & PRE) !== 0;
+    const opcode = flags & 7;
+    if (opcode) {
+      if (opcode > OPS.length) throw new Error('metadata cache file has a bad dependency operator');
+      const evr: Evr = { epoch: dr.num() ?? 0, version: dr.req(), release: dr.req() };
+      deps[k] = pre ? { name, op: OPS[opcode - 1], evr, pre } : { name, op: OPS[opcode - 1], evr };
+    } else deps[k] = pre ? { name, pre } : { name };
+  }
+  if (dr.i !== depInts) throw new Error('metadata cache file has a bad dependency table');
+
+  const r = new Reader(ints, depInts, depInts + pkgInts, strings, shared);
+  const fr = new Reader(ints, depInts + pkgInts, nints, strings, shared);
+  const list = (): Dep[] => {
+    const len = r.next();
+    // A literal for the (usual) empty list lets V8 allocate those straight into the old generation.
+    if (len === 0) return [];
+    if (len > pkgInts) throw new Error('metadata cache file has a bad list length');
+    const out: Dep[] = new Array(len);
+    for (let d = 0; d < len; d++) {
+      const dep = deps[r.next()];
+      if (dep === undefined) throw new Error('metadata cache file has a bad dependency index');
+      out[d] = dep;
+    }
+    return out;
   };
-  const num = (): number | undefined => {
-    const v = next();
-    return v === NONE ? undefined : v === BIG ? Number(req()) : v;
-  };
-  const total = next();
+  if (total > pkgInts) throw new Error('metadata cache file has a bad package count');
   const out: PackageMeta[] = new Array(total);
   for (let k = 0; k < total; k++) {
-    const name = req(), arch = req(), epoch = num() ?? 0, version = req(), release = req();
-    const summary = str(), license = str(), sourcerpm = str(), buildtime = num(), location = str();
-    const ctype = str(), cvalue = str(), packageSize = num(), installedSize = num();
-    const p = { name, arch, epoch, version, release } as PackageMeta;
-    for (const kind of DEP_KINDS) {
-      const len = next();
-      const deps: Dep[] = new Array(len);
-      for (let d = 0; d < len; d++) {
-        const dep: Dep = { name: req() };
-        const flags = next();
-        if (flags & 7) {
-          dep.op = OPS[(flags & 7) - 1];
-          dep.evr = { epoch: num() ?? 0, version: req(), release: req() };
-        }
-        if (flags & PRE) dep.pre = true;
-        deps[d] = dep;
-      }
-      p[kind] = deps;
-    }
-    const nf = next();
+    const name = r.req(), arch = r.req(), epoch = r.num() ?? 0, version = r.req(), release = r.req();
+    const summary = r.str(), license = r.str(), sourcerpm = r.str(), buildtime = r.num(), location = r.str();
+    const ctype = r.str(), cvalue = r.str(), packageSize = r.num(), installedSize = r.num();
+    const provides = list(), requires = list(), conflicts = list(), obsoletes = list();
+    const recommends = list(), suggests = list(), supplements = list(), enhances = list();
+    const nf = fr.next();
+    if (nf > fileInts) throw new Error('metadata cache file has a bad file count');
     const files: string[] = new Array(nf);
-    for (let f = 0; f < nf; f++) files[f] = req();
-    p.files = files;
-    if (summary !== undefined) p.summary = summary;
-    if (license !== undefined) p.license = license;
-    if (sourcerpm !== undefined) p.sourcerpm = sourcerpm;
-    if (buildtime !== undefined) p.buildtime = buildtime;
-    if (location !== undefined) p.location = location;
-    if (ctype !== undefined && cvalue !== undefined) p.checksum = { type: ctype, value: cvalue };
-    if (packageSize !== undefined) p.packageSize = packageSize;
-    if (installedSize !== undefined) p.installedSize = installedSize;
+    for (let f = 0; f < nf; f++) files[f] = fr.req();
+    let p: PackageMeta;
+    if (ctype !== undefined && cvalue !== undefined && summary !== undefined && buildtime !== undefined && packageSize !== undefined &&
+      installedSize !== undefined && location !== undefined && license !== undefined && sourcerpm !== undefined && repo !== undefined) {
+      // The usual case as one literal (in PrimaryParser's order), so every package has one shape.
+      const checksum = { type: ctype, value: cvalue };
+      p = {
+        name, arch, epoch, version, release, provides, requires, conflicts, obsoletes, recommends, suggests, supplements, enhances,
+        files, checksum, summary, buildtime, packageSize, installedSize, location, license, sourcerpm, repo,
+      };
+    } else {
+      p = { name, arch, epoch, version, release, provides, requires, conflicts, obsoletes, recommends, suggests, supplements, enhances, files };
+      if (ctype !== undefined && cvalue !== undefined) p.checksum = { type: ctype, value: cvalue };
+      if (summary !== undefined) p.summary = summary;
+      if (buildtime !== undefined) p.buildtime = buildtime;
+      if (packageSize !== undefined) p.packageSize = packageSize;
+      if (installedSize !== undefined) p.installedSize = installedSize;
+      if (location !== undefined) p.location = location;
+      if (license !== undefined) p.license = license;
+      if (sourcerpm !== undefined) p.sourcerpm = sourcerpm;
+      if (repo !== undefined) p.repo = repo;
+    }
     out[k] = p;
   }
-  if (i !== count) throw new Error('metadata cache file has trailing data');
+  if (r.i !== depInts + pkgInts || fr.i !== nints) throw new Error('metadata cache file has trailing data');
   return out;
 }
 
-/** The cached packages for `key`, or undefined. */
-export function readMdCache(cacheDir: string, key: string): PackageMeta[] | undefined {
+/** The cached packages for `key` (with `repo` set if given), or undefined. */
+export function readMdCache(cacheDir: string, key: string, repo?: string): PackageMeta[] | undefined {
   const file = fileFor(cacheDir, key);
   let buf: Buffer;
   try {
@@ -172,16 +315,19 @@ export function readMdCache(cacheDir: string, key: string): PackageMeta[] | unde
     return undefined;
   }
   try {
-    return decodePackages(buf);
+    return decodePackages(buf, repo);
   } catch {
     fs.rmSync(file, { force: true });
     return undefined;
   }
 }
 
-/** Stores packages under `key`, atomically (readers see the old file, the new one, or none). */
-export function writeMdCache(cacheDir: string, key: string, packages: PackageMeta[]): void {
+/**
+ * Stores packages under `key`, atomically (readers see the old file, the new one, or
+ * none); `encoder`, if given, is the one their parser fed as it made them.
+ */
+export function writeMdCache(cacheDir: string, key: string, packages: PackageMeta[], encoder?: PackageEncoder): void {
   fs.mkdirSync(cacheDir, { recursive: true });
   // Cheap to regenerate from the XML, so no fsync: a torn file fails decoding and is a miss.
-  writeFileAtomic(fileFor(cacheDir, key), encodePackages(packages), { durable: false });
+  writeFileAtomic(fileFor(cacheDir, key), encoder ? encoder.finish(packages) : encodePackages(packages), { durable: false });
 }

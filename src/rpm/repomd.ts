@@ -1,13 +1,15 @@
 // rpm-md repositories: parse repodata/repomd.xml, then stream the primary (and, when
 // asked, filelists) it lists through checksum verification, decompression and the
-// SAX parsers, caching the parsed packages by the metadata's checksums.
+// XML parsers, caching the parsed packages by the metadata's checksums.
 import { pipeline } from 'node:stream/promises';
-import { SaxesParser } from 'saxes';
-import { ArborError, throwIfAborted } from '../common/errors';
+import { Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { ArborError } from '../common/errors';
 import { WorkOptions } from '../common/progress';
 import { Checksum, HashTap, compressionOf, decompressor, fetchBytes, normalizeBaseurl, openUrl, resolveUrl } from './fetch';
 import { mdCacheKey, readMdCache, writeMdCache } from './md-cache';
 import { FilelistsParser, PrimaryParser } from './primary';
+import { XmlScanner } from './xml-scanner';
 import { PackageMeta } from './types';
 
 export interface RepoSource {
@@ -52,70 +54,89 @@ const MAX_REPOMD = 16 << 20;
 /** Decompressed metadata larger than this is refused (a decompression bomb, not a repo). */
 const MAX_OPEN_SIZE = 8 * 1024 ** 3;
 
-/** Parses repomd.xml; `source` names it in errors. */
-export function parseRepomd(xml: string | Buffer, source: string): Repomd {
-  const records = new Map<string, RepomdRecord>();
-  let revision: string | undefined;
-  let rec: Partial<RepomdRecord> & { type?: string } | undefined;
-  let textFor: string | undefined;
-  let text = '';
-  let sumType = '';
-  let root: string | undefined;
-  const sax = new SaxesParser<{ xmlns: false; position: true }>({ xmlns: false, position: true });
-  const bad = (msg: string): ArborError => new ArborError('Corrupted', `${source}: line ${sax.line}: ${msg}`);
-  const num = (s: string, what: string): number => {
-    if (!/^\d{1,15}$/.test(s)) throw bad(`<${what}> of '${rec?.type}' is '${s}', expected a number`);
+/**
+ * The decompressor for a metadata file, with 256 KB output chunks for gzip and xz: with
+ * zlib's default 16 KB, per-chunk stream overhead costs twice what inflating does.
+ */
+function metadataDecompressor(location: string): Transform {
+  const kind = compressionOf(location);
+  const d = kind === 'gz' ? zlib.createGunzip({ chunkSize: 256 << 10 }) : decompressor(kind);
+  if (kind === 'xz') (d as Transform & { bufsize: number }).bufsize = 256 << 10;
+  return d;
+}
+
+const DATA = 0, LOCATION = 1;
+const A_TYPE = 0, A_HREF = 1;
+
+/** repomd.xml's <data> records, through the same scanner as primary. */
+class RepomdParser extends XmlScanner {
+  readonly records = new Map<string, RepomdRecord>();
+  revision: string | undefined;
+  private rec: Partial<RepomdRecord> & { type?: string } | undefined;
+  /** The (local) name of the element whose text is being collected. */
+  private textFor: string | undefined;
+  private sumType = '';
+
+  constructor(source: string) {
+    super(source, 'repomd', ['data', 'location'], ['type', 'href']);
+  }
+
+  private num(s: string, what: string): number {
+    if (!/^\d{1,15}$/.test(s)) throw this.corrupted(`<${what}> of '${this.rec?.type}' is '${s}', expected a number`);
     return Number(s);
-  };
-  sax.on('error', (e) => { throw bad(e.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')); });
-  sax.on('opentag', (tag) => {
-    const name = tag.name.replace(/^.*:/, '');
-    if (root === undefined) {
-      root = name;
-      if (name !== 'repomd') throw bad(`root element is <${tag.name}>, expected <repomd>`);
-      return;
+  }
+
+  protected onOpen(el: number): void {
+    const name = this.tagName().replace(/^.*:/, '');
+    if (el === DATA) {
+      const type = this.attr(A_TYPE);
+      if (!type) throw this.corrupted('<data> without a type attribute');
+      this.rec = { type };
+    } else if (this.rec && el === LOCATION) {
+      const href = this.attr(A_HREF);
+      if (!href) throw this.corrupted(`<location> of '${this.rec.type}' has no href`);
+      this.rec.location = href;
+    } else if (this.rec || name === 'revision') {
+      if (name === 'checksum' || name === 'open-checksum') this.sumType = this.attr(A_TYPE) ?? '';
+      this.textFor = name;
+      this.collectText();
     }
-    if (name === 'data') {
-      const type = tag.attributes.type;
-      if (!type) throw bad('<data> without a type attribute');
-      rec = { type };
-    } else if (rec && name === 'location') {
-      if (!tag.attributes.href) throw bad(`<location> of '${rec.type}' has no href`);
-      rec.location = tag.attributes.href;
-    } else if (rec || name === 'revision') {
-      if (name === 'checksum' || name === 'open-checksum') sumType = tag.attributes.type ?? '';
-      textFor = name;
-      text = '';
-    }
-  });
-  sax.on('text', (t) => {
-    if (textFor !== undefined && text.length < 4096) text += t;
-  });
-  sax.on('closetag', (tag) => {
-    const name = tag.name.replace(/^.*:/, '');
-    if (name === textFor) {
-      const t = text.trim();
-      textFor = undefined;
-      if (name === 'revision' && !rec) revision = t;
+  }
+
+  protected onClose(el: number): void {
+    const name = this.tagName().replace(/^.*:/, '');
+    const rec = this.rec;
+    if (name === this.textFor) {
+      const t = this.takeText();
+      this.textFor = undefined;
+      if (name === 'revision' && !rec) this.revision = t;
       else if (rec) {
         if (name === 'checksum' || name === 'open-checksum') {
-          if (!sumType || !/^[0-9a-f]+$/i.test(t)) throw bad(`<${name}> of '${rec.type}' is not a typed hex checksum`);
-          rec[name === 'checksum' ? 'checksum' : 'openChecksum'] = { type: sumType, value: t.toLowerCase() };
-        } else if (name === 'size') rec.size = num(t, name);
-        else if (name === 'open-size') rec.openSize = num(t, name);
-        else if (name === 'timestamp') rec.timestamp = num(t.replace(/\.0*$/, ''), name);
+          if (!this.sumType || !/^[0-9a-f]+$/i.test(t)) throw this.corrupted(`<${name}> of '${rec.type}' is not a typed hex checksum`);
+          rec[name === 'checksum' ? 'checksum' : 'openChecksum'] = { type: this.sumType, value: t.toLowerCase() };
+        } else if (name === 'size') rec.size = this.num(t, name);
+        else if (name === 'open-size') rec.openSize = this.num(t, name);
+        else if (name === 'timestamp') rec.timestamp = this.num(t.replace(/\.0*$/, ''), name);
       }
-    } else if (name === 'data' && rec) {
-      if (!rec.location) throw bad(`<data type="${rec.type}"> has no <location>`);
-      if (!rec.checksum) throw bad(`<data type="${rec.type}"> has no <checksum>`);
-      records.set(rec.type!, rec as RepomdRecord);
-      rec = undefined;
+    } else if (el === DATA && rec) {
+      if (!rec.location) throw this.corrupted(`<data type="${rec.type}"> has no <location>`);
+      if (!rec.checksum) throw this.corrupted(`<data type="${rec.type}"> has no <checksum>`);
+      this.records.set(rec.type!, rec as RepomdRecord);
+      this.rec = undefined;
     }
-  });
-  sax.write(typeof xml === 'string' ? xml : xml.toString('utf8'));
-  sax.close();
-  if (root === undefined) throw new ArborError('Corrupted', `${source}: empty or not XML`);
-  return { revision, records };
+  }
+
+  end(): Repomd {
+    this.finishDoc();
+    return { revision: this.revision, records: this.records };
+  }
+}
+
+/** Parses repomd.xml; `source` names it in errors. */
+export function parseRepomd(xml: string | Buffer, source: string): Repomd {
+  const p = new RepomdParser(source);
+  p.write(xml);
+  return p.end();
 }
 
 /** Fetches and parses `<baseurl>/repodata/repomd.xml`. */
@@ -143,7 +164,7 @@ async function streamRecord(
     rec.openSize ? 'repomd.xml lists as open-size' : 'allowed for decompressed metadata');
   let sinkError: unknown;
   try {
-    await pipeline(stream, raw, decompressor(compressionOf(rec.location)), open, async (source: AsyncIterable<Buffer>) => {
+    await pipeline(stream, raw, metadataDecompressor(rec.location), open, async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) {
         try {
           sink.write(chunk);
@@ -176,6 +197,23 @@ async function streamRecord(
 }
 
 /**
+ * Runs two jobs at once; when one fails, cancels the other and reports the first job's
+ * error if it has one (so errors read the same as when the jobs ran one after the other).
+ */
+async function both<T>(signal: AbortSignal | undefined, first: (s: AbortSignal) => Promise<T>, second: (s: AbortSignal) => Promise<unknown>): Promise<T> {
+  const ac = new AbortController();
+  const linked = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
+  const cancelOnFailure = <R>(p: Promise<R>): Promise<R> => p.catch((err: unknown) => { ac.abort(); throw err; });
+  const [a, b] = await Promise.allSettled([cancelOnFailure(first(linked)), cancelOnFailure(second(linked))]);
+  const cancelledByUs = (r: PromiseSettledResult<unknown>): boolean =>
+    r.status === 'rejected' && !signal?.aborted && r.reason instanceof ArborError && r.reason.code === 'Cancelled';
+  if (a.status === 'rejected' && !cancelledByUs(a)) throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  if (a.status === 'rejected') throw a.reason;
+  return a.value;
+}
+
+/**
  * Loads a repo's packages: from the cache when the metadata checksums match a cached
  * parse, else by streaming and verifying its primary (and filelists when asked).
  */
@@ -188,27 +226,32 @@ export async function loadRepo(src: RepoSource, opts: LoadRepoOptions = {}): Pro
   const fl = opts.filelists ? repomd.records.get('filelists') : undefined;
   if (opts.filelists && !fl) throw new ArborError('Corrupted', `repo '${src.id}': ${url} lists no filelists metadata`);
   const key = mdCacheKey(primary.checksum.value, fl?.checksum.value);
+  // Both the cache and the parser set PackageMeta.repo.
   const done = (packages: PackageMeta[]): LoadedRepo => {
-    for (const p of packages) p.repo = src.id;
     opts.progress?.({ phase: 'metadata', done: packages.length, total: packages.length, message: src.id });
     return { id: src.id, baseurl, revision: repomd.revision, primaryChecksum: primary.checksum.value, packages };
   };
-  const cached = opts.cacheDir ? readMdCache(opts.cacheDir, key) : undefined;
+  const cached = opts.cacheDir ? readMdCache(opts.cacheDir, key, src.id) : undefined;
   if (cached) return done(cached);
 
   const parser = new PrimaryParser({
     source: `repo '${src.id}': ${resolveUrl(baseurl, primary.location)}`,
     repo: src.id,
     onPackage: (n) => opts.progress?.({ phase: 'metadata', done: n, message: src.id }),
+    encodeForCache: opts.cacheDir !== undefined,
   });
-  await streamRecord(source, primary, parser, opts);
-  const packages = parser.end();
-  if (fl) {
-    throwIfAborted(opts.signal);
-    const flp = new FilelistsParser(packages, `repo '${src.id}': ${resolveUrl(baseurl, fl.location)}`);
-    await streamRecord(source, fl, flp, opts);
-    flp.end();
+  let packages: PackageMeta[];
+  if (!fl) {
+    await streamRecord(source, primary, parser, opts);
+    packages = parser.end();
+  } else {
+    // Filelists stream and parse alongside primary (decompression overlaps parsing); its
+    // file lists are matched to the packages once both are done.
+    const flp = new FilelistsParser([], `repo '${src.id}': ${resolveUrl(baseurl, fl.location)}`, true);
+    packages = await both(opts.signal, (signal) => streamRecord(source, primary, parser, { ...opts, signal }).then(() => parser.end()),
+      (signal) => streamRecord(source, fl, flp, { ...opts, signal }).then(() => flp.end()));
+    flp.matchTo(packages);
   }
-  if (opts.cacheDir) writeMdCache(opts.cacheDir, key, packages);
+  if (opts.cacheDir) writeMdCache(opts.cacheDir, key, packages, parser.cacheEncoder());
   return done(packages);
 }
