@@ -2,7 +2,9 @@
 // object-set snapshots of repos, and temp dirs that the enclosing suite removes.
 import fs from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { Checksum } from '../../src/ostree/checksum';
+import { fsck } from '../../src/ostree/fsck';
 import { Repo, RepoMode } from '../../src/ostree/repo';
 import { addRemote } from '../../src/ostree/remotes';
 import { ostree, run } from '../helpers';
@@ -97,4 +99,12 @@ export function leftovers(repoPath: string): string[] {
   };
   if (fs.existsSync(`${repoPath}/tmp`)) walk(`${repoPath}/tmp`, '');
   return out;
+}
+
+/** Both fscks accept the repo, every stored object has its right content, and tmp/ is clean. */
+export async function assertHealthy(repoPath: string): Promise<void> {
+  ostree(['fsck', `--repo=${repoPath}`]);
+  const r = await fsck(Repo.open(repoPath));
+  assert.deepEqual(r.errors, [], 'every stored object has its right content');
+  assert.deepEqual(leftovers(repoPath), [], 'nothing left in tmp/');
 }

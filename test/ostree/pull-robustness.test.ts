@@ -13,17 +13,11 @@ import { Repo } from '../../src/ostree/repo';
 import { ROOT, ostree, run, tmpdir } from '../helpers';
 import { Fault, TestHttpServer } from '../fixtures/http-server';
 import {
-  arborRepoWithRemote, initOstreeRepo, leftovers, makeTree, objectSet, ostreeCommit, pseudoRandom, tempDirs, updateSummary,
+  arborRepoWithRemote, assertHealthy, initOstreeRepo, leftovers, makeTree, objectSet, ostreeCommit, pseudoRandom, tempDirs, updateSummary,
 } from './pull-fixtures';
 
 const BRANCH = 'os/x86_64';
 
-async function assertHealthy(repoPath: string): Promise<void> {
-  ostree(['fsck', `--repo=${repoPath}`]);
-  const r = await fsck(Repo.open(repoPath));
-  assert.deepEqual(r.errors, [], 'every stored object has its right content');
-  assert.deepEqual(leftovers(repoPath), [], 'nothing left in tmp/');
-}
 
 function objectRe(csum: string, ext: string): RegExp {
   return new RegExp(`^objects/${csum.slice(0, 2)}/${csum.slice(2)}\\.${ext}$`);

@@ -7,23 +7,16 @@ import { ArborError } from '../../src/common/errors';
 import { native } from '../../src/common/native';
 import { Checksum } from '../../src/ostree/checksum';
 import { Fetcher, createFetcher } from '../../src/ostree/fetcher';
-import { fsck } from '../../src/ostree/fsck';
 import { PullProgressEvent, fetchCommitMetadata, pullRefs } from '../../src/ostree/pull';
 import { Repo } from '../../src/ostree/repo';
 import { ostree } from '../helpers';
 import { TestHttpServer } from '../fixtures/http-server';
 import {
-  arborRepoWithRemote, initOstreeRepo, leftovers, makeTree, objectSet, ostreeCommit, pseudoRandom, tempDirs, updateSummary,
+  arborRepoWithRemote, assertHealthy, initOstreeRepo, leftovers, makeTree, objectSet, ostreeCommit, pseudoRandom, tempDirs, updateSummary,
 } from './pull-fixtures';
 
 const BRANCH = 'os/x86_64';
 
-async function assertHealthy(repoPath: string): Promise<void> {
-  ostree(['fsck', `--repo=${repoPath}`]);
-  const r = await fsck(Repo.open(repoPath));
-  assert.deepEqual(r.errors, []);
-  assert.deepEqual(leftovers(repoPath), [], 'nothing left in tmp/');
-}
 
 /** Every path under dir with its type, permissions and content (symlinks not followed). */
 function snapshot(dir: string, rel = '', out = new Map<string, string>()): Map<string, string> {
