@@ -8,11 +8,10 @@ import { WorkOptions } from '../common/progress';
 import { Checksum, isChecksum } from '../ostree/checksum';
 import { pullRefs } from '../ostree/pull';
 import { Repo } from '../ostree/repo';
-import { Deployment, Sysroot, deploy } from '../sysroot';
-import { EtcDiff } from '../sysroot/etc-merge';
-import { CommitInfo, OsOptions, commitInfo, derivedOrigin, fetchRev, originBase } from './base';
+import { Sysroot, deploy } from '../sysroot';
+import { OsOptions, commitInfo, derivedOrigin, fetchRev, originBase } from './base';
 import { localPackageDiff } from './local-diff';
-import { PackageDiff } from './package-diff';
+import type { UpgradeResult } from './upgrade';
 
 export interface DeployRevOptions extends OsOptions {
   /** A version ('38.20240101.0', or 'version=…'), or a commit ('revision=…' or 64 hex digits). */
@@ -20,19 +19,8 @@ export interface DeployRevOptions extends OsOptions {
   stage?: boolean;
 }
 
-export interface DeployRevResult {
-  /** false when the default deployment already is that commit. */
-  changed: boolean;
-  refspec: string;
-  from: CommitInfo;
-  to: CommitInfo;
-  packageDiff: PackageDiff | null;
-  staged: boolean;
-  deployment: Deployment | null;
-  etcChanges: EtcDiff | null;
-  bytesFetched: number;
-  sysroot: Sysroot;
-}
+/** As an upgrade's result; `changed` is false when the default deployment already is that commit. */
+export type DeployRevResult = Omit<UpgradeResult, 'objectsFetched'>;
 
 export type Revision = { kind: 'version'; version: string } | { kind: 'checksum'; checksum: string };
 

@@ -70,19 +70,6 @@ export class Transaction {
     return p;
   }
 
-  /** Archive repos only: stores a .filez exactly as received; the caller has verified it (pull). */
-  async writeArchivedContent(csum: Checksum, filez: Uint8Array): Promise<Checksum> {
-    if (!this.repo.isArchive) throw new Error('writeArchivedContent: not an archive repository');
-    if (this.has('file', csum)) return csum;
-    const tmp = this.contentStagingPath(csum);
-    // On the thread pool: creating files is slow on a busy disk, and a pull has requests to serve meanwhile.
-    await new Promise<void>((resolve, reject) => fs.writeFile(tmp, filez, { mode: 0o644 }, (e) => (e ? reject(e) : resolve())));
-    this.staged.set(this.repo.objectPath('file', csum), tmp);
-    this.stats.contentWritten++;
-    this.stats.contentBytesWritten += filez.length;
-    return csum;
-  }
-
   /**
    * Where an object is staged: under a subdirectory per checksum prefix, as libostree
    * does, because creating files takes the directory's lock and threads staging at once

@@ -116,6 +116,20 @@ function isArborError(code: string, pattern: RegExp): (e: unknown) => boolean {
   };
 }
 
+/** How ostree log and show print the golden vector commit. */
+const VECTOR_LOG_ENTRY = [
+  `commit ${VECTOR_COMMIT}`,
+  'ContentChecksum:  20ca90800aa295db6e3b011fd0edac4a977cf1280cdd1cc1b8790ce28e6ae7ac',
+  'Date:  2024-01-01 00:00:00 +0000',
+  'Version: 1.0',
+  '',
+  '    Test subject',
+  '',
+  '    Test body',
+  '',
+  '',
+].join('\n');
+
 describe('ostree repository', () => {
   describe('init', () => {
     const tmp = tempDirs();
@@ -409,18 +423,7 @@ describe('ostree repository', () => {
     });
 
     it('show prints a commit as ostree show does', () => {
-      assert.equal(repo('show', VECTOR_COMMIT), [
-        `commit ${VECTOR_COMMIT}`,
-        'ContentChecksum:  20ca90800aa295db6e3b011fd0edac4a977cf1280cdd1cc1b8790ce28e6ae7ac',
-        'Date:  2024-01-01 00:00:00 +0000',
-        'Version: 1.0',
-        '',
-        '    Test subject',
-        '',
-        '    Test body',
-        '',
-        '',
-      ].join('\n'));
+      assert.equal(repo('show', VECTOR_COMMIT), VECTOR_LOG_ENTRY);
     });
 
     it('show --print-metadata-key prints one value in GVariant text form', () => {
@@ -436,17 +439,8 @@ describe('ostree repository', () => {
         '',
         '    Second',
         '',
-        `commit ${VECTOR_COMMIT}`,
-        'ContentChecksum:  20ca90800aa295db6e3b011fd0edac4a977cf1280cdd1cc1b8790ce28e6ae7ac',
-        'Date:  2024-01-01 00:00:00 +0000',
-        'Version: 1.0',
         '',
-        '    Test subject',
-        '',
-        '    Test body',
-        '',
-        '',
-      ].join('\n'));
+      ].join('\n') + VECTOR_LOG_ENTRY);
     });
 
     it('refs lists every local ref, sorted', () => {
