@@ -29,7 +29,7 @@ export const pullCommand: CommandModule<{ repo: string }, Args> = {
     .option('url', { type: 'string', describe: 'pull objects from this URL instead of the remote\'s' })
     .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a request fails' })
     .option('network-retries', { type: 'number', default: 2, describe: 'retries of a request after a network error' })
-    .option('concurrency', { type: 'number', default: 8, describe: 'requests in flight at once' }),
+    .option('concurrency', { type: 'number', default: 32, describe: 'requests in flight at once (pipelined over up to 4 connections)' }),
   handler: async (a) => {
     const { pullRefs, splitRemoteRef } = pullApi();
     const { formatBytes } = sessionApi();

@@ -23,15 +23,20 @@ export function deflateRaw(data: Uint8Array, level = 6): Promise<Buffer> {
   return new Promise((resolve, reject) => load().deflateRaw(data, { level, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
+/**
+ * Inflates data whose size is known: `maxOutputLength` is that size, and more output is an
+ * error. The output lands in one buffer (zlib's default 16 KiB chunks would be joined by a copy).
+ */
 export function inflateRaw(data: Uint8Array, maxOutputLength: number): Promise<Buffer> {
+  // zlib's smallest chunk is 64 bytes; one spare byte lets it see the end without a second chunk.
+  const chunkSize = Math.min(Math.max(maxOutputLength + 1, 64), MAX_CHUNK);
   if (maxOutputLength < INFLATE_SYNC_LIMIT) {
     try {
-      return Promise.resolve(load().inflateRawSync(data, { maxOutputLength }));
+      return Promise.resolve(load().inflateRawSync(data, { maxOutputLength, chunkSize }));
     } catch (e) {
       return Promise.reject(e);
     }
   }
-  const chunkSize = Math.min(maxOutputLength, MAX_CHUNK);
   return new Promise((resolve, reject) =>
     load().inflateRaw(data, { maxOutputLength, chunkSize }, (err, out) => (err ? reject(err) : resolve(out))),
   );

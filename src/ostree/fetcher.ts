@@ -1,13 +1,11 @@
-// Fetching files of a remote repository over http(s):// (keep-alive, bounded
-// concurrency, idle timeouts, retries, size limits, conditional GETs) or file://.
+// Fetching files of a remote repository over http(s):// (keep-alive, pipelining,
+// bounded concurrency, idle timeouts, retries, size limits, conditional GETs) or file://.
 // pull.ts talks only to the Fetcher interface, so tests can put a fake behind it.
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArborError } from '../common/errors';
-import { limiter } from '../common/progress';
+import { HttpPool, HttpRefusedError, HttpResponse, HttpTransientError } from './http1';
 
 export interface FetchRequest {
   /** Path relative to the remote's URL, e.g. `objects/ab/cdef….commit`. */
@@ -40,7 +38,7 @@ export interface Fetcher {
 export interface FetcherOptions {
   /** A request fails when no data arrives for this long (ms). Default 30 s. */
   timeoutMs?: number;
-  /** Requests in flight at once (and keep-alive connections). Default 8. */
+  /** Requests in flight at once, pipelined over at most MAX_CONNECTIONS keep-alive connections. Default 32. */
   concurrency?: number;
   /** Extra attempts after a network error, timeout or 5xx. Default 2. */
   retries?: number;
@@ -48,10 +46,10 @@ export interface FetcherOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_CONCURRENCY = 32;
 
-/** A failure worth another attempt: the network, not the data. */
-class TransientError extends ArborError {}
+/** Requests in flight are spread over this many keep-alive connections at most (then pipelined). */
+const MAX_CONNECTIONS = 4;
 
 export function createFetcher(url: string, opts: FetcherOptions = {}): Fetcher {
   let u: URL;
@@ -78,116 +76,57 @@ function cancelled(): ArborError {
 }
 
 class HttpFetcher implements Fetcher {
-  private readonly base: string;
-  private readonly agent: http.Agent;
-  private readonly mod: typeof http | typeof https;
-  private readonly limit: <T>(job: () => Promise<T>) => Promise<T>;
-  private readonly timeoutMs: number;
+  private readonly base: URL;
+  private readonly pool: HttpPool;
   private readonly retries: number;
 
   constructor(readonly url: string, private readonly opts: FetcherOptions) {
-    this.base = withSlash(url);
+    this.base = new URL(withSlash(url));
     const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
-    this.mod = url.startsWith('https:') ? https : http;
-    this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: concurrency, scheduling: 'lifo' });
-    this.limit = limiter(concurrency);
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const connections = Math.min(concurrency, MAX_CONNECTIONS);
+    this.pool = new HttpPool(this.base, { connections, depth: Math.ceil(concurrency / connections), timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     this.retries = opts.retries ?? 2;
   }
 
-  fetch(req: FetchRequest): Promise<FetchResponse | null> {
-    return this.limit(async () => {
-      for (let attempt = 0; ; attempt++) {
-        if (req.signal?.aborted) throw cancelled();
-        try {
-          return await this.once(req);
-        } catch (e) {
-          if (!(e instanceof TransientError) || attempt >= this.retries || req.signal?.aborted) {
-            if (e instanceof TransientError) throw new ArborError('Io', attempt ? `${e.message} (after ${attempt + 1} attempts)` : e.message);
-            throw e;
-          }
-        }
-      }
-    });
-  }
-
-  private once(req: FetchRequest): Promise<FetchResponse | null> {
+  async fetch(req: FetchRequest): Promise<FetchResponse | null> {
     const url = new URL(req.path, this.base);
     const shown = url.href;
     const headers: Record<string, string> = { 'user-agent': 'arbor', ...this.opts.headers };
     if (req.etag) headers['if-none-match'] = req.etag;
     if (req.lastModified) headers['if-modified-since'] = req.lastModified.toUTCString();
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (err: Error | null, value?: FetchResponse | null): void => {
-        if (settled) return;
-        settled = true;
-        req.signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onAbort = (): void => {
-        r.destroy();
-        finish(cancelled());
-      };
-      const r = this.mod.request(url, { agent: this.agent, headers, method: 'GET' }, (res) => {
-        const status = res.statusCode ?? 0;
-        const meta = {
-          etag: typeof res.headers.etag === 'string' ? res.headers.etag : undefined,
-          lastModified: res.headers['last-modified'] ? new Date(res.headers['last-modified']) : undefined,
-        };
-        if (meta.lastModified && Number.isNaN(meta.lastModified.getTime())) meta.lastModified = undefined;
-        if (status !== 200) {
-          res.resume();
-          if (status === 304 && (req.etag || req.lastModified)) return finish(null, { notModified: true, body: Buffer.alloc(0), ...meta });
-          if (status === 404 || status === 410) {
-            return req.optional ? finish(null, null) : finish(new ArborError('NotFound', `GET ${shown}: HTTP ${status} (the remote does not have it)`));
-          }
-          const msg = `GET ${shown}: HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-          return finish(status >= 500 || status === 408 || status === 429 ? new TransientError('Io', msg) : new ArborError('Io', msg));
+    const get = { target: `${url.pathname}${url.search}`, headers, maxBytes: req.maxBytes, signal: req.signal };
+    for (let attempt = 0; ; attempt++) {
+      if (req.signal?.aborted) throw cancelled();
+      let res: HttpResponse;
+      try {
+        res = await this.pool.get(get);
+      } catch (e) {
+        if (req.signal?.aborted || (e as Error).name === 'AbortError') throw cancelled();
+        if (e instanceof HttpTransientError) {
+          if (attempt < this.retries) continue;
+          throw new ArborError('Io', `GET ${shown}: ${e.message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
         }
-        const declared = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
-        if (declared !== undefined && declared > req.maxBytes) {
-          res.destroy();
-          return finish(tooLarge(shown, declared, req.maxBytes));
-        }
-        const chunks: Buffer[] = [];
-        let got = 0;
-        res.on('data', (c: Buffer) => {
-          got += c.length;
-          if (got > req.maxBytes) {
-            res.destroy();
-            finish(tooLarge(shown, `at least ${got}`, req.maxBytes));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => {
-          if (!res.complete || (declared !== undefined && got !== declared)) {
-            return finish(new TransientError('Io', `GET ${shown}: the response was cut short (${got} of ${declared ?? '?'} bytes)`));
-          }
-          finish(null, { notModified: false, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got), ...meta });
-        });
-        res.on('error', (e) => finish(new TransientError('Io', `GET ${shown}: the connection broke after ${got} bytes (${e.message})`)));
-        res.on('close', () => {
-          if (!res.complete) finish(new TransientError('Io', `GET ${shown}: the connection closed after ${got} of ${declared ?? '?'} bytes`));
-        });
-      });
-      r.setTimeout(this.timeoutMs, () => {
-        r.destroy();
-        finish(new TransientError('Io', `GET ${shown}: no data from the server for ${this.timeoutMs} ms (timed out)`));
-      });
-      r.on('error', (e: NodeJS.ErrnoException) => finish(new TransientError('Io', `GET ${shown}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '))));
-      if (req.signal) {
-        if (req.signal.aborted) return onAbort();
-        req.signal.addEventListener('abort', onAbort, { once: true });
+        throw new ArborError(e instanceof HttpRefusedError ? 'Corrupted' : 'Io', `GET ${shown}: ${(e as Error).message}`);
       }
-      r.end();
-    });
+      const status = res.status;
+      const etag = res.headers.get('etag');
+      const lm = res.headers.get('last-modified');
+      let lastModified = lm ? new Date(lm) : undefined;
+      if (lastModified && Number.isNaN(lastModified.getTime())) lastModified = undefined;
+      if (status === 200) return { notModified: false, body: res.body, etag, lastModified };
+      if (status === 304 && (req.etag || req.lastModified)) return { notModified: true, body: Buffer.alloc(0), etag, lastModified };
+      if (status === 404 || status === 410) {
+        if (req.optional) return null;
+        throw new ArborError('NotFound', `GET ${shown}: HTTP ${status} (the remote does not have it)`);
+      }
+      const msg = `GET ${shown}: HTTP ${status} ${res.statusText}`.trim();
+      if ((status >= 500 || status === 408 || status === 429) && attempt < this.retries) continue;
+      throw new ArborError('Io', attempt ? `${msg} (after ${attempt + 1} attempts)` : msg);
+    }
   }
 
   close(): void {
-    this.agent.destroy();
+    this.pool.close();
   }
 }
 

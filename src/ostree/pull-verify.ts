@@ -1,12 +1,11 @@
 // Checks on every object a pull receives, before it may be stored: metadata must
 // hash to its name and be a normal-form GVariant with valid names; a .filez must
 // inflate to exactly its declared size and hash (header + content) to its name.
-import { webcrypto } from 'node:crypto';
-import zlib from 'node:zlib';
 import { ArborError } from '../common/errors';
+import { inflateRaw } from '../common/compression';
 import { Checksum } from './checksum';
 import {
-  CommitObject, DirMetaObject, DirTreeObject, FileHeader, contentStreamHeader, decodeArchiveHeader, decodeCommit,
+  CommitObject, DirMetaObject, DirTreeObject, FileHeader, contentChecksum, decodeArchiveHeader, decodeCommit,
   decodeDirMeta, decodeDirTree, encodeArchiveHeader, isSymlinkMode, sha256,
 } from './objects';
 
@@ -34,24 +33,6 @@ export interface VerifiedContent {
   canonical: boolean;
 }
 
-// Small objects (most of a tree) are inflated and hashed right here: a thread-pool round
-// trip costs more than the work. Large ones go to the thread pool (zlib's async API,
-// WebCrypto's digest), so big files verify on other cores while requests keep flowing.
-const SMALL = 64 * 1024;
-
-function inflate(data: Buffer, size: number): Promise<Buffer> | Buffer {
-  const maxOutputLength = Math.max(size, 1);
-  if (data.length < SMALL) return zlib.inflateRawSync(data, { maxOutputLength });
-  return new Promise((resolve, reject) => zlib.inflateRaw(data, { maxOutputLength }, (e, out) => (e ? reject(e) : resolve(out))));
-}
-
-/** The content checksum: sha256 of the framed (uuuusa(ayay)) header followed by the content. */
-async function contentDigest(header: FileHeader, content: Buffer | null): Promise<Checksum> {
-  const hdr = contentStreamHeader(header);
-  if (!content || content.length < SMALL) return content ? sha256(hdr, content) : sha256(hdr);
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.concat([hdr, content]))).toString('hex') as Checksum;
-}
-
 export async function verifyContent(csum: Checksum, filez: Buffer, source: string): Promise<VerifiedContent> {
   const where = `file ${csum} from ${source}`;
   const { header, size, dataOffset } = decodeArchiveHeader(filez, where);
@@ -61,14 +42,14 @@ export async function verifyContent(csum: Checksum, filez: Buffer, source: strin
     if (size !== 0) throw new ArborError('Corrupted', `${where}: a symlink with a declared size of ${size}`);
   } else {
     try {
-      content = await inflate(data, size);
+      content = await inflateRaw(data, Math.max(size, 1));
     } catch (e) {
       const m = (e as Error).message;
       throw new ArborError('Corrupted', `${where}: compressed data is damaged or larger than the declared ${size} bytes (${m})`);
     }
     if (content.length !== size) throw new ArborError('Corrupted', `${where}: inflates to ${content.length} bytes where the header says ${size}`);
   }
-  const actual = await contentDigest(header, content);
+  const actual = contentChecksum(header, content);
   if (actual !== csum) {
     throw new ArborError('Corrupted', `${where}: checksum mismatch (the content hashes to ${actual}); the server sent a damaged or wrong object`);
   }
