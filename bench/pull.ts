@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { scratch } from './scratch';
 
 const TREES = ['/usr/share/doc', '/usr/share/perl', '/usr/share/zoneinfo'];
 const TARGET = 1.0;
@@ -134,7 +135,9 @@ export function main(argv = process.argv.slice(2)): void {
   const objects = fs.readdirSync(`${served.repo}/objects`).reduce((n, d) => n + fs.readdirSync(`${served.repo}/objects/${d}`).length, 0);
   console.log(`node ${process.version}, nproc ${os.availableParallelism()}, ${runs} run(s); served: ${served.files} files ` +
     `(${(served.bytes / 1e6).toFixed(0)} MB unpacked), ${objects} objects in ${served.repo}`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-bench-pull-'));
+  const space = scratch('pull', 8);
+  const tmp = space.dir;
+  console.log(`pulling into ${space.describe}`);
   const nginx = startNginx(served.repo, path.join(tmp, 'nginx'));
   const rows: string[] = [];
   let worst = 0;
@@ -165,7 +168,7 @@ export function main(argv = process.argv.slice(2)): void {
     }
   } finally {
     try { process.kill(nginx.pid, 'SIGTERM'); } catch { /* gone */ }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    space.release();
   }
   console.log('');
   console.log(`${'step'.padEnd(18)} ${'ostree s'.padStart(8)} ${'arbor s'.padStart(8)} ${'ratio'.padStart(6)}  target`);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { scratch } from './scratch';
 
 const USAGE = 'usage: repo.js [--tree DIR | --quick] [--runs N] [--cold]';
 
@@ -96,7 +97,9 @@ function main(): void {
   console.log(`input ${tree}: ${input.files} files, ${input.symlinks} symlinks, ${input.dirs} dirs, ` +
     `${(input.bytes / 1e6).toFixed(1)} MB${input.special.length ? `; skipping ${input.special.join(' ')} (device nodes etc.)` : ''}`);
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'arbor-bench-'));
+  const space = scratch('repo', 16);
+  const tmp = space.dir;
+  console.log(`writing to ${space.describe}`);
   const skipList = path.join(tmp, 'skip-list');
   fs.writeFileSync(skipList, input.special.map((p) => p + '\n').join(''));
   const commitArgs = (t: Tool): string[] => [
@@ -146,7 +149,7 @@ function main(): void {
       });
     }
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    space.release();
   }
 
   const fmt = (xs: number[]): string => (xs.length ? median(xs).toFixed(2) : 'error');
