@@ -18,13 +18,25 @@ export interface WorkOptions {
   signal?: AbortSignal;
 }
 
-/** Runs at most `n` async jobs at once. */
+/** Runs at most `n` async jobs at once, the others in the order they came. */
 export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
   let active = 0;
-  const queue: Array<() => void> = [];
+  // A queue with a moving head: Array.shift() copies the array, and a commit queues tens of thousands of jobs.
+  let queue: Array<() => void> = [];
+  let head = 0;
   const next = (): void => {
     active--;
-    queue.shift()?.();
+    if (head < queue.length) {
+      const run = queue[head++];
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      } else if (head >= 1024 && head * 2 >= queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      run();
+    }
   };
   return <T>(job: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
