@@ -1,7 +1,7 @@
 /* Syscalls Node does not expose and Arbor needs on its hot paths: extended
  * attributes (bare-user metadata, SELinux labels), syncfs (one flush per repo
  * transaction, as libostree does), flock (repo lock) and inode flags (chattr +i).
- * Every function is synchronous and throws an Error whose `code` is the errno name. */
+ * Every function but linkObjects is synchronous; errors are Errors whose `code` is the errno name. */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 
 #define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
 
-static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+static napi_value errno_error(napi_env env, int err, const char *syscall, const char *path) {
   char msg[4200];
   const char *name = strerrorname_np(err);
   snprintf(msg, sizeof msg, "%s: %s%s%s", name ? name : "EUNKNOWN", strerror(err),
@@ -37,7 +37,11 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
     napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &p);
     napi_set_named_property(env, e, "path", p);
   }
-  napi_throw(env, e);
+  return e;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_throw(env, errno_error(env, err, syscall, path));
   return NULL;
 }
 
@@ -265,76 +269,174 @@ static napi_value js_lsize(napi_env env, napi_callback_info info) {
   return res;
 }
 
-/* linkObjects(objectsDir, destDir, names: string[], objects: string[], bareUser) -> Int32Array
- * Checkout's inner loop for one directory: hardlink each object ("ab/cdef….file",
- * relative to objectsDir) into destDir under its name, with *at() syscalls on two
- * directory fds instead of a full path walk per call. Per entry: 0 linked; 1 not
- * linked because the object is empty (ostree copies those); 2 not linked because a
- * bare-user object holds a symlink; otherwise -errno of the failing call (linkat's
- * EEXIST/EXDEV/EMLINK are left for the caller to handle). */
-static napi_value js_link_objects(napi_env env, napi_callback_info info) {
-  size_t argc = 5; napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char *objdir = arg_string(env, argv[0]);
-  char *destdir = objdir ? arg_string(env, argv[1]) : NULL;
-  bool bare_user = false;
-  napi_get_value_bool(env, argv[4], &bare_user);
-  uint32_t n = 0, m = 0;
-  napi_get_array_length(env, argv[2], &n);
-  napi_get_array_length(env, argv[3], &m);
-  if (!objdir || !destdir || n != m) {
-    free(objdir); free(destdir);
-    napi_throw_type_error(env, NULL, "linkObjects(objectsDir, destDir, names, objects, bareUser)");
-    return NULL;
-  }
-  int ofd = open(objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int dfd = ofd < 0 ? -1 : open(destdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (ofd < 0 || dfd < 0) {
-    int err = errno;
-    throw_errno(env, err, "open", ofd < 0 ? objdir : destdir);
-    if (ofd >= 0) close(ofd);
-    free(objdir); free(destdir);
-    return NULL;
-  }
-  napi_value ab, result;
+/* linkObjects(objectsDir, destDir, names0, objects0, count, bareUser) -> Promise<Int32Array>
+ * Checkout's inner loop for one directory, run on libuv's thread pool so several
+ * directories link at once while JavaScript walks the tree: hardlink each object
+ * ("ab/cdef….file", relative to objectsDir) into destDir under its name, with *at()
+ * syscalls on two directory fds instead of a full path walk per call. names0 and
+ * objects0 hold count NUL-terminated parts each (two strings cross into C, not 2 x count). Per entry: 0
+ * linked; 1 not linked because the object is empty (ostree copies those); 2 not linked
+ * because a bare-user object holds a symlink; 3 copied here instead (bare-user: see
+ * make_symlink); otherwise -errno of the failing call (linkat's EEXIST/EXDEV/EMLINK are
+ * left for the caller to handle). */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *objdir, *destdir;
+  uint32_t n;
+  char *names_buf, *rels_buf; /* NUL-separated parts; names/rels point into them */
+  char **names, **rels;
   int32_t *out;
-  napi_create_arraybuffer(env, n * sizeof(int32_t), (void **)&out, &ab);
-  napi_create_typedarray(env, napi_int32_array, n, ab, 0, &result);
-  char name[4096], rel[256], full[4400];
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    size_t len;
-    napi_get_element(env, argv[2], i, &v);
-    napi_get_value_string_utf8(env, v, name, sizeof name, &len);
-    napi_get_element(env, argv[3], i, &v);
-    napi_get_value_string_utf8(env, v, rel, sizeof rel, &len);
+  bool bare_user;
+  int open_err;
+  const char *open_path;
+} link_job;
+
+static void link_job_free(link_job *j) {
+  free(j->names_buf); free(j->rels_buf);
+  free(j->names); free(j->rels); free(j->out);
+  free(j->objdir); free(j->destdir);
+  free(j);
+}
+
+/* The file mode a bare-user object records in user.ostreemeta ((uuua(ayay)): the third
+ * big-endian u32), or -errno. */
+static int64_t bare_user_mode(const char *full) {
+  unsigned char meta[64];
+  ssize_t r = lgetxattr(full, "user.ostreemeta", meta, sizeof meta);
+  if (r < 0 && errno != ERANGE) return -errno;
+  if (r >= 0 && r < 12) return -EINVAL;
+  if (r >= 0) return ((uint32_t)meta[8] << 24) | ((uint32_t)meta[9] << 16) | ((uint32_t)meta[10] << 8) | meta[11];
+  /* ERANGE (large xattrs follow) leaves the buffer undefined: read the whole value. */
+  ssize_t size = lgetxattr(full, "user.ostreemeta", NULL, 0);
+  unsigned char *big = size >= 12 ? malloc(size) : NULL;
+  int64_t mode = -EINVAL;
+  if (big && lgetxattr(full, "user.ostreemeta", big, size) >= 12)
+    mode = ((uint32_t)big[8] << 24) | ((uint32_t)big[9] << 16) | ((uint32_t)big[10] << 8) | big[11];
+  free(big);
+  return mode;
+}
+
+/* A bare-user checkout is in user mode: a symlink object (its target, NUL-terminated, as
+ * the file's content) becomes a symlink, an empty file a new empty file with the
+ * object's permission bits (setuid/setgid dropped). On anything unusual (an odd
+ * object, a name already taken in union mode) these return false and JavaScript
+ * takes the entry through its general path, which explains errors. */
+static bool make_symlink(int ofd, const char *rel, const struct stat *st, int dfd, const char *name) {
+  char target[4097];
+  if (!S_ISREG(st->st_mode) || st->st_size < 2 || st->st_size > (off_t)sizeof target) return false;
+  int fd = openat(ofd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t r = read(fd, target, st->st_size);
+  close(fd);
+  if (r != st->st_size || target[r - 1] != 0 || memchr(target, 0, r - 1)) return false;
+  return symlinkat(target, dfd, name) == 0;
+}
+
+static bool make_empty(int dfd, const char *name, mode_t mode) {
+  int fd = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = fchmod(fd, mode) == 0;
+  close(fd);
+  return ok;
+}
+
+static void link_execute(napi_env env, void *data) {
+  (void)env;
+  link_job *j = data;
+  int ofd = open(j->objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = ofd < 0 ? -1 : open(j->destdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (ofd < 0 || dfd < 0) {
+    j->open_err = errno;
+    j->open_path = ofd < 0 ? j->objdir : j->destdir;
+    if (ofd >= 0) close(ofd);
+    return;
+  }
+  char full[4400];
+  for (uint32_t i = 0; i < j->n; i++) {
     struct stat st;
-    if (fstatat(ofd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) { out[i] = -errno; continue; }
-    if (S_ISREG(st.st_mode) && st.st_size == 0) { out[i] = 1; continue; }
-    if (bare_user) {
-      unsigned char meta[64];
-      snprintf(full, sizeof full, "%s/%s", objdir, rel);
-      ssize_t r = lgetxattr(full, "user.ostreemeta", meta, sizeof meta);
-      if (r < 0 && errno != ERANGE) { out[i] = -errno; continue; }
-      /* (uuua(ayay)): the mode is the third big-endian u32; r < 0 (ERANGE) means
-       * large xattrs follow, the mode is still in the first 12 bytes we got. */
-      if (r >= 0 && r < 12) { out[i] = -EINVAL; continue; }
-      uint32_t mode = ((uint32_t)meta[8] << 24) | ((uint32_t)meta[9] << 16) | ((uint32_t)meta[10] << 8) | meta[11];
-      if (r < 0) {
-        /* ERANGE leaves the buffer undefined: read the whole value. */
-        ssize_t size = lgetxattr(full, "user.ostreemeta", NULL, 0);
-        unsigned char *big = size >= 12 ? malloc(size) : NULL;
-        if (!big || lgetxattr(full, "user.ostreemeta", big, size) < 12) { free(big); out[i] = -EINVAL; continue; }
-        mode = ((uint32_t)big[8] << 24) | ((uint32_t)big[9] << 16) | ((uint32_t)big[10] << 8) | big[11];
-        free(big);
-      }
-      if ((mode & S_IFMT) == S_IFLNK) { out[i] = 2; continue; }
+    if (fstatat(ofd, j->rels[i], &st, AT_SYMLINK_NOFOLLOW) < 0) { j->out[i] = -errno; continue; }
+    if (!j->bare_user) {
+      j->out[i] = S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : linkat(ofd, j->rels[i], dfd, j->names[i], 0) < 0 ? -errno : 0;
+      continue;
     }
-    out[i] = linkat(ofd, rel, dfd, name, 0) < 0 ? -errno : 0;
+    snprintf(full, sizeof full, "%s/%s", j->objdir, j->rels[i]);
+    int64_t mode = bare_user_mode(full);
+    if (mode < 0) { j->out[i] = (int32_t)mode; continue; }
+    if ((mode & S_IFMT) == S_IFLNK) j->out[i] = make_symlink(ofd, j->rels[i], &st, dfd, j->names[i]) ? 3 : 2;
+    else if (st.st_size == 0) j->out[i] = make_empty(dfd, j->names[i], (mode_t)(mode & 01777)) ? 3 : 1;
+    else j->out[i] = linkat(ofd, j->rels[i], dfd, j->names[i], 0) < 0 ? -errno : 0;
   }
   close(ofd); close(dfd);
-  free(objdir); free(destdir);
-  return result;
+}
+
+static void link_complete(napi_env env, napi_status status, void *data) {
+  link_job *j = data;
+  if (status != napi_ok) {
+    napi_value m, e;
+    napi_create_string_utf8(env, "linkObjects: the job did not run", NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &e);
+    napi_reject_deferred(env, j->deferred, e);
+  } else if (j->open_err) {
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->open_err, "open", j->open_path));
+  } else {
+    napi_value ab, result;
+    void *buf;
+    napi_create_arraybuffer(env, j->n * sizeof(int32_t), &buf, &ab);
+    if (j->n) memcpy(buf, j->out, j->n * sizeof(int32_t));
+    napi_create_typedarray(env, napi_int32_array, j->n, ab, 0, &result);
+    napi_resolve_deferred(env, j->deferred, result);
+  }
+  napi_delete_async_work(env, j->work);
+  link_job_free(j);
+}
+
+/* Splits a string of n NUL-terminated parts (as JavaScript's join('\0') + '\0' makes it)
+ * into pointers into it; false when the count does not match. */
+static bool split_parts(char *s, size_t len, uint32_t n, char **parts) {
+  uint32_t k = 0;
+  for (size_t i = 0; i < len && k <= n; ) {
+    if (k == n) return false;
+    parts[k++] = s + i;
+    i += strlen(s + i) + 1;
+  }
+  return k == n;
+}
+
+static napi_value js_link_objects(napi_env env, napi_callback_info info) {
+  size_t argc = 6; napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t n = 0;
+  napi_get_value_uint32(env, argv[4], &n);
+  link_job *j = calloc(1, sizeof *j);
+  j->n = n;
+  j->names = calloc(n ? n : 1, sizeof(char *));
+  j->rels = calloc(n ? n : 1, sizeof(char *));
+  j->out = calloc(n ? n : 1, sizeof(int32_t));
+  j->objdir = arg_string(env, argv[0]);
+  j->destdir = j->objdir ? arg_string(env, argv[1]) : NULL;
+  j->names_buf = j->destdir ? arg_string(env, argv[2]) : NULL;
+  j->rels_buf = j->names_buf ? arg_string(env, argv[3]) : NULL;
+  napi_get_value_bool(env, argv[5], &j->bare_user);
+  size_t nlen = 0, rlen = 0;
+  if (j->rels_buf) {
+    napi_get_value_string_utf8(env, argv[2], NULL, 0, &nlen);
+    napi_get_value_string_utf8(env, argv[3], NULL, 0, &rlen);
+  }
+  if (!j->rels_buf || !split_parts(j->names_buf, nlen, n, j->names) || !split_parts(j->rels_buf, rlen, n, j->rels)) {
+    bool pending = false;
+    napi_value e;
+    link_job_free(j);
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &e);
+    napi_throw_type_error(env, NULL, "linkObjects(objectsDir, destDir, names0, objects0, count, bareUser): names0/objects0 hold count NUL-terminated parts");
+    return NULL;
+  }
+  napi_value promise, resource;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "arbor.linkObjects", NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, link_execute, link_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
 }
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -63,13 +63,14 @@ class Checkout {
     const meta = this.repo.loadDirMeta(entry.meta);
     this.makeDir(target, isRoot);
     this.stats.dirs++;
-    // Hardlinks are made synchronously, a directory per native call (a few syscalls
-    // each, nothing to overlap); copies and subdirectories proceed concurrently.
+    // Hardlinks are made a directory per native call, on the thread pool: several
+    // directories link at once while this thread walks on. Copies and subdirectories
+    // proceed concurrently.
     const tree = this.repo.loadDirTree(entry.tree);
-    const work: Array<Promise<void>> = [];
-    for (const [name, csum] of this.linkFiles(tree.files, target)) {
-      work.push(this.limit(() => this.copyCounted(csum, `${target}/${name}`)));
-    }
+    const work: Array<Promise<unknown>> = [
+      this.linkFiles(tree.files, target).then((copies) =>
+        Promise.all(copies.map(([name, csum]) => this.limit(() => this.copyCounted(csum, `${target}/${name}`))))),
+    ];
     for (const [name, t, m] of tree.dirs) {
       work.push(this.dir({ kind: 'dir', path: joinTreePath(entry.path, name), name, tree: t, meta: m }, `${target}/${name}`));
     }
@@ -99,18 +100,23 @@ class Checkout {
   }
 
   /** Hardlinks what it can of one directory's files; returns those to copy instead. */
-  private linkFiles(files: DirTreeObject['files'], target: string): DirTreeObject['files'] {
+  private async linkFiles(files: DirTreeObject['files'], target: string): Promise<DirTreeObject['files']> {
     if (!this.hardlinks || files.length === 0) return files;
     throwIfAborted(this.opts.signal);
-    const status = native.linkObjects(
-      this.repo.objectsDir, target, files.map(([n]) => n), files.map(([, c]) => this.repo.objectRelPath('file', c)), this.repo.mode === 'bare-user',
-    );
+    let names = '';
+    let objects = '';
+    for (const [n, c] of files) {
+      names += `${n}\0`;
+      objects += `${this.repo.objectRelPath('file', c)}\0`;
+    }
+    const status = await native.linkObjects(this.repo.objectsDir, target, names, objects, files.length, this.repo.mode === 'bare-user');
     const copies: DirTreeObject['files'] = [];
     files.forEach(([name, csum], i) => {
       const r = status[i];
-      if (r === 0) {
+      if (r === 0 || r === 3) {
         this.stats.files++;
-        this.stats.hardlinked++;
+        if (r === 0) this.stats.hardlinked++;
+        else this.stats.copied++;
         return;
       }
       if (r === 1 || r === 2) return void copies.push([name, csum]);
