@@ -161,7 +161,8 @@ function main(): void {
     const ratio = ok ? median(t.arbor) / median(t.ostree) : NaN;
     const verdict = !ok ? 'ERROR' : ratio <= s.target ? 'PASS' : 'FAIL';
     console.log(`${s.name.padEnd(18)} ${fmt(t.ostree).padStart(9)} ${fmt(t.arbor).padStart(9)} ` +
-      `${(ok ? ratio.toFixed(2) : '-').padStart(6)} ${('≤ ' + s.target.toFixed(1)).padStart(7)}  ${verdict}`);
+      `${(ok ? ratio.toFixed(2) : '-').padStart(6)} ${('≤ ' + s.target.toFixed(1)).padStart(7)}  ${verdict}` +
+      `  (ostree ${t.ostree.map((x) => x.toFixed(2)).join(' ')}; arbor ${t.arbor.map((x) => x.toFixed(2)).join(' ')})`);
   }
   console.log('');
   for (const [name, line] of checksums) console.log(`${name}: ${line}`);
