@@ -8,7 +8,7 @@ import { Fetcher, createFetcher } from '../ostree/fetcher';
 import { DirTreeObject } from '../ostree/objects';
 import { MAX_CONTENT_SIZE, MAX_METADATA_SIZE } from '../ostree/pull-session';
 import { verifyContent, verifyMetadata } from '../ostree/pull-verify';
-import { getRemote } from '../ostree/remotes';
+import { getRemote, remoteTlsSettings } from '../ostree/remotes';
 import { Repo } from '../ostree/repo';
 
 export interface ObjectSource {
@@ -40,7 +40,7 @@ export function localSource(repo: Repo): ObjectSource {
  */
 export function remoteSource(repo: Repo, remoteName: string, signal?: AbortSignal, fetcher?: Fetcher): ObjectSource {
   const remote = getRemote(repo, remoteName);
-  const f = fetcher ?? createFetcher(remote.contentUrl ?? remote.url);
+  const f = fetcher ?? createFetcher(remote.contentUrl ?? remote.url, { tls: remoteTlsSettings(remote) });
   const source = `remote '${remote.name}'`;
   const trees = new Map<Checksum, DirTreeObject>();
   const self = {

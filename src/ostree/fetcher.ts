@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArborError } from '../common/errors';
-import { HttpPool, HttpRefusedError, HttpResponse, HttpTransientError } from './http1';
+import { HttpPool, HttpRefusedError, HttpResponse, HttpTransientError, TlsSettings } from './http1';
 
 export interface FetchRequest {
   /** Path relative to the remote's URL, e.g. `objects/ab/cdef….commit`. */
@@ -43,6 +43,8 @@ export interface FetcherOptions {
   /** Extra attempts after a network error, timeout or 5xx. Default 2. */
   retries?: number;
   headers?: Record<string, string>;
+  /** For https://: CAs, client certificate, permissive mode (see remoteTlsSettings()). */
+  tls?: TlsSettings;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -84,7 +86,7 @@ class HttpFetcher implements Fetcher {
     this.base = new URL(withSlash(url));
     const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
     const connections = Math.min(concurrency, MAX_CONNECTIONS);
-    this.pool = new HttpPool(this.base, { connections, depth: Math.ceil(concurrency / connections), timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    this.pool = new HttpPool(this.base, { connections, depth: Math.ceil(concurrency / connections), timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, tls: opts.tls });
     this.retries = opts.retries ?? 2;
   }
 
@@ -105,6 +107,9 @@ class HttpFetcher implements Fetcher {
         if (e instanceof HttpTransientError) {
           if (attempt < this.retries) continue;
           throw new ArborError('Io', `GET ${shown}: ${e.message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+        }
+        if (e instanceof HttpRefusedError && e.tls) {
+          throw new ArborError('Io', `GET ${shown}: ${e.message}; trust its CA with tls-ca-path= on the remote`);
         }
         throw new ArborError(e instanceof HttpRefusedError ? 'Corrupted' : 'Io', `GET ${shown}: ${(e as Error).message}`);
       }

@@ -9,8 +9,12 @@ import tls from 'node:tls';
 
 /** A failure of the network or the server's framing: worth another attempt. */
 export class HttpTransientError extends Error {}
-/** The answer is refused (e.g. larger than allowed): another attempt would not help. */
-export class HttpRefusedError extends Error {}
+/** The answer is refused (larger than allowed, or an untrusted certificate): another attempt would not help. */
+export class HttpRefusedError extends Error {
+  constructor(message: string, readonly tls = false) {
+    super(message);
+  }
+}
 
 export interface HttpResponse {
   status: number;
@@ -29,7 +33,19 @@ export interface HttpGet {
   signal?: AbortSignal;
 }
 
+/** Settings for https:// connections, beyond the system's trusted CAs and hostname checks. */
+export interface TlsSettings {
+  /** CA certificates (PEM) to trust instead of the system's. */
+  ca?: Buffer;
+  /** A client certificate and its key (PEM), for servers that ask for one. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** false accepts any certificate (ostree's tls-permissive). */
+  rejectUnauthorized?: boolean;
+}
+
 export interface PoolOptions {
+  tls?: TlsSettings;
   /** Connections opened at most. */
   connections: number;
   /** Requests sent ahead on one connection before its first answer arrives. */
@@ -41,6 +57,8 @@ export interface PoolOptions {
 const MAX_HEAD = 64 * 1024;
 /** Error bodies (404 pages…) are read and dropped; a longer one ends the connection instead. */
 const MAX_DISCARD = 1024 * 1024;
+/** OpenSSL's verification failures as Node names them (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED…). */
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|INVALID_CA|PATH_LENGTH|INVALID_PURPOSE|HOSTNAME_MISMATCH|ERR_TLS|ERR_SSL/;
 /** Requests re-sent because a connection closed under them, before one counts as failed. */
 const MAX_REQUEUES = 8;
 
@@ -104,7 +122,7 @@ export class HttpPool {
   }
 
   private open(): Conn {
-    const c = new Conn(this.url, this.opts.timeoutMs, (conn, unexpected, rest) => {
+    const c = new Conn(this.url, this.opts, (conn, unexpected, rest) => {
       this.conns.delete(conn);
       // A server that drops a connection it has answered on, with requests still queued
       // on it, without saying `Connection: close` (or that speaks HTTP/1.0), does not
@@ -169,14 +187,14 @@ class Conn {
 
   constructor(
     private readonly url: URL,
-    timeoutMs: number,
+    { timeoutMs, tls: tlsOpts }: PoolOptions,
     private readonly onGone: (c: Conn, unexpected: boolean, rest: Pending[]) => void,
     private readonly onFree: () => void,
   ) {
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     this.socket = url.protocol === 'https:'
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...tlsOpts })
       : net.connect({ host, port });
     this.socket.setNoDelay(true);
     // Not setTimeout(ms, cb): that listens once, and the first timeout may come while idle.
@@ -185,7 +203,13 @@ class Conn {
       if (this.inflight.length) this.fail(new HttpTransientError(`no data from the server for ${timeoutMs} ms (timed out)`), true);
     });
     this.socket.on('data', (d: Buffer) => this.onData(d));
-    this.socket.on('error', (e: NodeJS.ErrnoException) => this.fail(new HttpTransientError(`${e.code ?? ''} ${e.message}`.trim())));
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      // A certificate that does not verify will not verify on the next attempt either.
+      if (url.protocol === 'https:' && CERT_ERROR.test(e.code ?? '')) {
+        for (const p of this.inflight.splice(0)) settle(p, new HttpRefusedError(`the server's certificate is not trusted (${e.code}: ${e.message})`, true));
+      }
+      this.fail(new HttpTransientError(`${e.code ?? ''} ${e.message}`.trim()));
+    });
     this.socket.on('close', () => {
       if (!this.dead && this.inBody && this.mode === 'close') this.finish();
       this.fail(new HttpTransientError(this.inBody ? `the connection closed after ${this.got} body bytes` : 'the connection closed before an answer'));

@@ -10,7 +10,7 @@ import { DEFAULT_CONCURRENCY, Fetcher, FetcherOptions, createFetcher } from './f
 import { CommitObject, Metadata } from './objects';
 import { CommitRequest, MAX_CONTENT_SIZE, MAX_METADATA_SIZE, PullSession } from './pull-session';
 import { loadRemoteState, resolveRemoteRef } from './pull-summary';
-import { RemoteConfig, getRemote } from './remotes';
+import { RemoteConfig, getRemote, remoteTlsSettings } from './remotes';
 import { Repo } from './repo';
 import { validateRef } from './refs';
 import { isChecksum } from './checksum';
@@ -80,7 +80,9 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
     throw new ArborError('InvalidArgument', `remote '${remote.name}' requires signatures (sign-verify) but no key is trusted: set verification-ed25519-key or verification-ed25519-file, or put keys in /etc/ostree/trusted.ed25519.d/`);
   }
 
-  const fetcherOpts: FetcherOptions = { timeoutMs: opts.timeoutMs, concurrency: opts.concurrency, retries: opts.retries, headers: opts.headers };
+  const fetcherOpts: FetcherOptions = {
+    timeoutMs: opts.timeoutMs, concurrency: opts.concurrency, retries: opts.retries, headers: opts.headers, tls: opts.tls ?? remoteTlsSettings(remote),
+  };
   const url = opts.url ?? remote.url;
   const fetcher = opts.fetcher ?? createFetcher(url, fetcherOpts);
   const contentFetcher = opts.fetcher || !remote.contentUrl || opts.url ? fetcher : createFetcher(remote.contentUrl, fetcherOpts);

@@ -1,8 +1,9 @@
 // Remotes as OSTree keeps them: `[remote "NAME"]` groups in the repo config with
-// url=, gpg-verify=, sign-verify=, verification-ed25519-key=/-file=, branches=…
+// url=, gpg-verify=, sign-verify=, verification-ed25519-key=/-file=, branches=, tls-*…
 // This module reads and edits those groups; pull.ts consumes the parsed model.
 import fs from 'node:fs';
 import { ArborError } from '../common/errors';
+import type { TlsSettings } from './http1';
 import { Repo } from './repo';
 import { validateRemoteName } from './refs';
 
@@ -22,6 +23,8 @@ export interface RemoteConfig {
   ed25519File?: string;
   branches: string[];
   collectionId?: string;
+  /** ostree's tls-ca-path, tls-client-cert-path, tls-client-key-path, tls-permissive. */
+  tls: { caPath?: string; clientCertPath?: string; clientKeyPath?: string; permissive: boolean };
   /** Every key=value of the group, as written. */
   options: Record<string, string>;
 }
@@ -80,7 +83,35 @@ export function getRemote(repo: Repo, name: string): RemoteConfig {
     ed25519File: options['verification-ed25519-file'],
     branches: (options.branches ?? '').split(';').filter(Boolean),
     collectionId: options['collection-id'],
+    tls: {
+      caPath: options['tls-ca-path'],
+      clientCertPath: options['tls-client-cert-path'],
+      clientKeyPath: options['tls-client-key-path'],
+      permissive: bool(name, 'tls-permissive', options['tls-permissive'], false),
+    },
     options,
+  };
+}
+
+/** The remote's TLS settings for the fetcher, with its certificate files read. */
+export function remoteTlsSettings(remote: RemoteConfig): TlsSettings | undefined {
+  const { caPath, clientCertPath, clientKeyPath, permissive } = remote.tls;
+  if (!caPath && !clientCertPath && !clientKeyPath && !permissive) return undefined;
+  if (Boolean(clientCertPath) !== Boolean(clientKeyPath)) {
+    throw new ArborError('InvalidArgument', `remote '${remote.name}': tls-client-cert-path and tls-client-key-path go together`);
+  }
+  const read = (key: string, p: string): Buffer => {
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      throw new ArborError('InvalidArgument', `remote '${remote.name}': ${key}=${p}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    ca: caPath ? read('tls-ca-path', caPath) : undefined,
+    cert: clientCertPath ? read('tls-client-cert-path', clientCertPath) : undefined,
+    key: clientKeyPath ? read('tls-client-key-path', clientKeyPath) : undefined,
+    rejectUnauthorized: !permissive,
   };
 }
 
