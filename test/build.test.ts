@@ -132,5 +132,7 @@ describe('build.ts', () => {
     const res = spawnSync(dest('usr/bin/arbor'), ['--help'], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout + res.stderr, /arbor/i);
+    const version = spawnSync(dest('usr/bin/arbor'), ['--version'], { encoding: 'utf8' });
+    assert.equal(version.stdout.trim(), JSON.parse(fs.readFileSync(`${ROOT}/package.json`, 'utf8')).version);
   });
 });

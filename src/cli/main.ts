@@ -1,5 +1,7 @@
 // The `arbor` command line. Each command group lives in its own module; this file
 // wires them into yargs and turns errors into one clear line and an exit status.
+import fs from 'node:fs';
+import path from 'node:path';
 import yargs, { Argv, CommandModule } from 'yargs';
 import { ArborError, ERROR_TABLE } from '../common/errors';
 
@@ -32,7 +34,7 @@ export async function main(argv: string[]): Promise<void> {
       .strict()
       .help()
       .alias('h', 'help')
-      .version(false)
+      .version(packageVersion())
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
         if (err) throw err;
@@ -42,6 +44,15 @@ export async function main(argv: string[]): Promise<void> {
       .parseAsync();
   } catch (e) {
     process.exitCode = reportError(e);
+  }
+}
+
+/** The version in package.json, which sits three levels above dist/src/cli/ in a checkout and an install alike. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
