@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(ostree attr xxd python3-gi gir1.2-glib-2.0 gir1.2-ostree-1.0 ca-certificates
-  rpm createrepo-c dnf libsolv-tools cpio zstd xz-utils bzip2 busybox-static nginx-light)
+  rpm createrepo-c dnf libsolv-tools cpio zstd xz-utils bzip2 busybox-static nginx-light openssl e2fsprogs time)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
