@@ -51,15 +51,24 @@ export function scratch(name: string, sizeGiB: number): Scratch {
   fs.truncateSync(image, sizeGiB * 1024 ** 3);
   const mkfs = sh('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
   if (!mkfs.ok) return fallback(`mkfs.ext4 failed: ${mkfs.err}`);
-  const mount = sh('mount', ['-o', 'loop', image, mnt]);
-  if (!mount.ok) return fallback(`mount -o loop failed: ${mount.err}`);
+  // Direct I/O from the loop device to its image: otherwise what `sync` flushes lands in
+  // the host's page cache and is written back while the next tool runs.
+  const loop = spawnSync('losetup', ['--find', '--show', '--direct-io=on', image], { encoding: 'utf8' });
+  const dev = loop.status === 0 ? loop.stdout.trim() : '';
+  if (!dev) return fallback(`losetup failed: ${loop.stderr}`);
+  const mount = sh('mount', [dev, mnt]);
+  if (!mount.ok) {
+    sh('losetup', ['-d', dev]);
+    return fallback(`mounting ${dev} failed: ${mount.err}`);
+  }
   return {
     dir: mnt,
-    describe: `a fresh ${sizeGiB} GiB journaled ext4 image (loop mount)`,
+    describe: `a fresh ${sizeGiB} GiB journaled ext4 image (${dev}, direct I/O)`,
     release: () => {
       spawnSync('chattr', ['-R', '-i', mnt], { stdio: 'ignore' });
       const u = sh('umount', [mnt]);
-      if (!u.ok) return console.log(`*** could not unmount ${mnt} (${u.err}); remove it and ${image} by hand`);
+      if (!u.ok) return console.log(`*** could not unmount ${mnt} (${u.err}); remove it, ${dev} and ${image} by hand`);
+      sh('losetup', ['-d', dev]);
       fs.rmSync(image, { force: true });
       fs.rmSync(base, { recursive: true, force: true });
     },
