@@ -58,7 +58,8 @@ function fromWire(w: WireError): Error {
 }
 
 interface Pending { resolve: (bytes: number) => void; reject: (e: Error) => void }
-interface Slot { worker: Worker; pending: Map<number, Pending> }
+/** Jobs (and their buffers) not yet posted: those of one turn of the event loop go in one message. */
+interface Slot { worker: Worker; pending: Map<number, Pending>; batch: Job[]; transfer: ArrayBuffer[] }
 
 /** A few workers; each job goes to the least busy one. Idle workers do not keep the process alive. */
 class WorkerStager implements ContentStager {
@@ -78,7 +79,16 @@ class WorkerStager implements ContentStager {
     return new Promise<number>((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(job.id, { resolve, reject });
-      slot.worker.postMessage(job, [bytes.buffer as ArrayBuffer]);
+      slot.batch.push(job);
+      slot.transfer.push(bytes.buffer as ArrayBuffer);
+      if (slot.batch.length === 1) {
+        setImmediate(() => {
+          if (!slot.batch.length) return;
+          slot.worker.postMessage(slot.batch, slot.transfer);
+          slot.batch = [];
+          slot.transfer = [];
+        });
+      }
     });
   }
 
@@ -91,18 +101,20 @@ class WorkerStager implements ContentStager {
 
   private spawn(): Slot {
     const worker = new Worker(__filename, { workerData: { role: ROLE, mode: this.mode } });
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), batch: [], transfer: [] };
     const settle = (id: number): Pending | undefined => {
       const p = slot.pending.get(id);
       slot.pending.delete(id);
       if (slot.pending.size === 0) worker.unref();
       return p;
     };
-    worker.on('message', (r: Reply) => {
-      const p = settle(r.id);
-      if (!p) return;
-      if (r.error) p.reject(fromWire(r.error));
-      else p.resolve(r.bytes);
+    worker.on('message', (replies: Reply[]) => {
+      for (const r of replies) {
+        const p = settle(r.id);
+        if (!p) continue;
+        if (r.error) p.reject(fromWire(r.error));
+        else p.resolve(r.bytes);
+      }
     });
     const failAll = (e: Error): void => {
       const i = this.slots.indexOf(slot);
@@ -151,13 +163,26 @@ export function createContentStager(mode: RepoMode, workers = Math.max(1, Math.m
 
 function serve(mode: RepoMode): void {
   const port = parentPort!;
-  port.on('message', (job: Job | null) => {
-    if (job === null) return port.close();
-    const filez = Buffer.from(job.filez.buffer, job.filez.byteOffset, job.filez.byteLength);
-    verifyAndStage(mode, job.csum, filez, job.tmp, job.source).then(
-      (bytes) => port.postMessage({ id: job.id, bytes } satisfies Reply),
-      (e) => port.postMessage({ id: job.id, error: toWire(e) } satisfies Reply),
-    );
+  // Replies ready in one turn of this thread's event loop go back in one message.
+  let replies: Reply[] = [];
+  const reply = (r: Reply): void => {
+    replies.push(r);
+    if (replies.length === 1) {
+      setImmediate(() => {
+        port.postMessage(replies);
+        replies = [];
+      });
+    }
+  };
+  port.on('message', (jobs: Job[] | null) => {
+    if (jobs === null) return port.close();
+    for (const job of jobs) {
+      const filez = Buffer.from(job.filez.buffer, job.filez.byteOffset, job.filez.byteLength);
+      verifyAndStage(mode, job.csum, filez, job.tmp, job.source).then(
+        (bytes) => reply({ id: job.id, bytes }),
+        (e) => reply({ id: job.id, error: toWire(e) }),
+      );
+    }
   });
 }
 
