@@ -1,7 +1,7 @@
 /* Syscalls Node does not expose and Arbor needs on its hot paths: extended
  * attributes (bare-user metadata, SELinux labels), syncfs (one flush per repo
  * transaction, as libostree does), flock (repo lock) and inode flags (chattr +i).
- * Every function but linkObjects is synchronous; errors are Errors whose `code` is the errno name. */
+ * Every function but linkObjects and syncfsPath is synchronous; errors are Errors whose `code` is the errno name. */
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
@@ -439,6 +439,54 @@ static napi_value js_link_objects(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* syncfsPath(dir) -> Promise<void>: syncfs() of the filesystem holding dir, on the
+ * thread pool, so a pull keeps fetching while an earlier checkpoint is flushed. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  int err;
+  const char *syscall;
+} syncfs_job;
+
+static void syncfs_execute(napi_env env, void *data) {
+  (void)env;
+  syncfs_job *j = data;
+  int fd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) { j->err = errno; j->syscall = "open"; return; }
+  if (syncfs(fd) < 0) { j->err = errno; j->syscall = "syncfs"; }
+  close(fd);
+}
+
+static void syncfs_complete(napi_env env, napi_status status, void *data) {
+  syncfs_job *j = data;
+  if (status != napi_ok) j->err = EIO, j->syscall = "syncfs";
+  if (j->err) napi_reject_deferred(env, j->deferred, errno_error(env, j->err, j->syscall, j->path));
+  else {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, j->deferred, undef);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j->path);
+  free(j);
+}
+
+static napi_value js_syncfs_path(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = arg_string(env, argv[0]);
+  if (!path) return NULL;
+  syncfs_job *j = calloc(1, sizeof *j);
+  j->path = path;
+  napi_value promise, resource;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_string_utf8(env, "arbor.syncfsPath", NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, syncfs_execute, syncfs_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_default, NULL },
@@ -446,6 +494,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_default, NULL },
     { "removexattr", NULL, js_removexattr, NULL, NULL, NULL, napi_default, NULL },
     { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL },
+    { "syncfsPath", NULL, js_syncfs_path, NULL, NULL, NULL, napi_default, NULL },
     { "flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL },
     { "funlock", NULL, js_funlock, NULL, NULL, NULL, napi_default, NULL },
     { "linkObjects", NULL, js_link_objects, NULL, NULL, NULL, napi_default, NULL },

@@ -308,6 +308,8 @@ export class PullSession {
       await this.store(`commitmeta ${csum}`, (tx) => tx.writeCommitMeta(csum, metaBytes));
     }
     if (fetchTree) {
+      // Content will follow: boot the staging threads while the tree's metadata comes.
+      this.contentStager().warm();
       this.walked.add(csum);
       this.scanTree(commit.rootTree, commit.rootMeta, root);
     }
@@ -340,6 +342,10 @@ export class PullSession {
         throw new ArborError('Corrupted', `commit ${csum} from ${this.source} is bound to collection '${bound ?? '(none)'}', not to the remote's '${cid}'`);
       }
     }
+  }
+
+  private contentStager(): ContentStager {
+    return (this.stager ??= createContentStager(this.repo.mode, this.opts.workers));
   }
 
   private scanTree(tree: Checksum, meta: Checksum, root: number): void {
@@ -384,8 +390,7 @@ export class PullSession {
     if (this.repo.hasObject('file', csum)) return;
     this.spawn(async () => {
       const bytes = (await this.get(csum, 'filez', this.opts.maxContentSize, root))!;
-      this.stager ??= createContentStager(this.repo.mode, this.opts.workers);
-      const stager = this.stager;
+      const stager = this.contentStager();
       // Verified before it is written (on the worker), and adopted by the transaction it was written for.
       await this.store(`file ${csum}`, async (tx) => tx.adoptStagedContent(csum, await stager.stage(csum, bytes, tx.contentStagingPath(csum), this.source)));
     });

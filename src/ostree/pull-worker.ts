@@ -20,6 +20,8 @@ export interface ContentStager {
    * handed over: the caller must not use it afterwards.
    */
   stage(csum: Checksum, filez: Buffer, tmp: string, source: string): Promise<number>;
+  /** Starts the threads now (they take tens of milliseconds to boot), before the first object arrives. */
+  warm(): void;
   /** Stops the worker threads; jobs still running fail. */
   close(): Promise<void>;
 }
@@ -92,6 +94,10 @@ class WorkerStager implements ContentStager {
     });
   }
 
+  warm(): void {
+    while (!this.closed && this.slots.length < this.size) this.spawn();
+  }
+
   private pick(): Slot {
     let best: Slot | undefined;
     for (const s of this.slots) if (!best || s.pending.size < best.pending.size) best = s;
@@ -148,6 +154,7 @@ class InlineStager implements ContentStager {
   stage(csum: Checksum, filez: Buffer, tmp: string, source: string): Promise<number> {
     return verifyAndStage(this.mode, csum, filez, tmp, source);
   }
+  warm(): void { /* nothing to start */ }
   async close(): Promise<void> { /* nothing held */ }
 }
 

@@ -114,7 +114,8 @@ export class Transaction {
     if (this.done) throw new Error('transaction already finished');
     await Promise.all(this.pending.values());
     const durable = this.repo.durable;
-    if (durable) syncfsPath(this.stageDir);
+    // On the thread pool: a pull's checkpoint must not stop its fetching.
+    if (durable) await native.syncfsPath(this.stageDir);
     for (const [final, tmp] of this.staged) {
       const dir = final.slice(0, final.lastIndexOf('/'));
       if (!this.createdDirs.has(dir)) {
@@ -123,7 +124,7 @@ export class Transaction {
       }
       fs.renameSync(tmp, final);
     }
-    if (durable && this.staged.size) syncfsPath(this.repo.objectsDir);
+    if (durable && this.staged.size) await native.syncfsPath(this.repo.objectsDir);
     this.finish();
   }
 
@@ -201,15 +202,6 @@ function writeNew(p: string, mode: number, fill: (fd: number) => void): void {
 function writeAll(fd: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-}
-
-function syncfsPath(p: string): void {
-  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    native.syncfs(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 let cachedBootId: string | null = null;
