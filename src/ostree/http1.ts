@@ -128,9 +128,9 @@ export class HttpPool {
       // on it, without saying `Connection: close` (or that speaks HTTP/1.0), does not
       // honour pipelining: go on one request at a time.
       if (unexpected && rest.length) this.depth = 1;
-      // Only such an unexpected close counts against the requests sent again: every other end
-      // of a connection (announced close, HTTP/1.0, abort, refusal, failure charged to the
-      // first request) settled one request, so requests cannot circulate for ever.
+      // Only such a close counts against the requests sent again: every other end of a
+      // connection (announced close, abort, refusal, failure charged to the first request)
+      // settled one request, so requests cannot circulate for ever.
       for (const p of rest.reverse()) {
         if (unexpected && ++p.requeues > MAX_REQUEUES) settle(p, new HttpTransientError(`${this.url.host} closed the connection ${MAX_REQUEUES} times before answering`));
         else this.queue.unshift(p);
