@@ -269,6 +269,18 @@ static napi_value js_lsize(napi_env env, napi_callback_info info) {
   return res;
 }
 
+/* Runs exec(job) on libuv's thread pool, then done(job) on the JS thread; returns the
+ * promise that done settles through *deferred. */
+static napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback exec,
+                            napi_async_complete_callback done, void *job, napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, resource;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, exec, done, job, work);
+  napi_queue_async_work(env, *work);
+  return promise;
+}
+
 /* linkObjects(objectsDir, destDir, names0, objects0, count, bareUser) -> Promise<Int32Array>
  * Checkout's inner loop for one directory, run on libuv's thread pool so several
  * directories link at once while JavaScript walks the tree: hardlink each object
@@ -431,12 +443,7 @@ static napi_value js_link_objects(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "linkObjects(objectsDir, destDir, names0, objects0, count, bareUser): names0/objects0 hold count NUL-terminated parts");
     return NULL;
   }
-  napi_value promise, resource;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "arbor.linkObjects", NAPI_AUTO_LENGTH, &resource);
-  napi_create_async_work(env, NULL, resource, link_execute, link_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_job(env, "arbor.linkObjects", link_execute, link_complete, j, &j->work, &j->deferred);
 }
 
 /* syncfsPath(dir) -> Promise<void>: syncfs() of the filesystem holding dir, on the
@@ -479,12 +486,7 @@ static napi_value js_syncfs_path(napi_env env, napi_callback_info info) {
   if (!path) return NULL;
   syncfs_job *j = calloc(1, sizeof *j);
   j->path = path;
-  napi_value promise, resource;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "arbor.syncfsPath", NAPI_AUTO_LENGTH, &resource);
-  napi_create_async_work(env, NULL, resource, syncfs_execute, syncfs_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_job(env, "arbor.syncfsPath", syncfs_execute, syncfs_complete, j, &j->work, &j->deferred);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
