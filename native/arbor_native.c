@@ -281,9 +281,9 @@ static napi_value queue_job(napi_env env, const char *name, napi_async_execute_c
   return promise;
 }
 
-/* linkObjects(objectsDir, destDir, names0, objects0, count, bareUser) -> Promise<Int32Array>
- * Checkout's inner loop for one directory, run on libuv's thread pool so several
- * directories link at once while JavaScript walks the tree: hardlink each object
+/* linkObjects(objectsDir, destDir, names0, objects0, count, bareUser, inline) -> Promise<Int32Array>
+ * Checkout's inner loop for one directory, run on libuv's thread pool (unless inline)
+ * so several directories link at once while JavaScript walks the tree: hardlink each object
  * ("ab/cdef….file", relative to objectsDir) into destDir under its name, with *at()
  * syscalls on two directory fds instead of a full path walk per call. names0 and
  * objects0 hold count NUL-terminated parts each (two strings cross into C, not 2 x count). Per entry: 0
@@ -399,7 +399,7 @@ static void link_complete(napi_env env, napi_status status, void *data) {
     napi_create_typedarray(env, napi_int32_array, j->n, ab, 0, &result);
     napi_resolve_deferred(env, j->deferred, result);
   }
-  napi_delete_async_work(env, j->work);
+  if (j->work) napi_delete_async_work(env, j->work);
   link_job_free(j);
 }
 
@@ -416,7 +416,7 @@ static bool split_parts(char *s, size_t len, uint32_t n, char **parts) {
 }
 
 static napi_value js_link_objects(napi_env env, napi_callback_info info) {
-  size_t argc = 6; napi_value argv[6];
+  size_t argc = 7; napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t n = 0;
   napi_get_value_uint32(env, argv[4], &n);
@@ -443,7 +443,15 @@ static napi_value js_link_objects(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "linkObjects(objectsDir, destDir, names0, objects0, count, bareUser): names0/objects0 hold count NUL-terminated parts");
     return NULL;
   }
-  return queue_job(env, "arbor.linkObjects", link_execute, link_complete, j, &j->work, &j->deferred);
+  bool inline_ = false;
+  napi_get_value_bool(env, argv[6], &inline_);
+  if (!inline_) return queue_job(env, "arbor.linkObjects", link_execute, link_complete, j, &j->work, &j->deferred);
+  /* A small directory: the thread-pool round trip would cost more than the links. */
+  napi_value promise;
+  napi_create_promise(env, &j->deferred, &promise);
+  link_execute(env, j);
+  link_complete(env, napi_ok, j);
+  return promise;
 }
 
 /* syncfsPath(dir) -> Promise<void>: syncfs() of the filesystem holding dir, on the

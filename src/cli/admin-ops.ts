@@ -4,12 +4,16 @@
 // any ref or commit; `deploy-rev` is rpm-ostree's deploy of a version or commit
 // of the origin's ref.)
 import type { CommandModule } from 'yargs';
-import { ProgressEvent } from '../common/progress';
-import { formatBytes } from '../ostree/pull-session';
+import type { ProgressEvent } from '../common/progress';
 import { Sysroot } from '../sysroot';
-import { CheckResult, check, deployRevision, rebase, renderPackageDiff, upgrade } from '../ops';
-import { CommitInfo } from '../ops/base';
-import { PackageDiff } from '../ops/package-diff';
+import type { CheckResult } from '../ops';
+import type { CommitInfo } from '../ops/base';
+import type { PackageDiff } from '../ops/package-diff';
+
+// The use cases pull in pull, HTTP and the rpmdb: loaded when one of these commands
+// runs, not for every `arbor admin` command (status, deploy…).
+const ops = (): typeof import('../ops') => require('../ops');
+const formatBytes = (n: number): string => (require('../ostree/pull-session') as typeof import('../ostree/pull-session')).formatBytes(n);
 
 type Args = { sysroot: string } & Record<string, unknown>;
 
@@ -30,7 +34,7 @@ function commitLine(label: string, c: CommitInfo): string {
 }
 
 function diffText(d: PackageDiff | null): string {
-  return d ? renderPackageDiff(d, '  ') : '  (no package lists to compare)\n';
+  return d ? ops().renderPackageDiff(d, '  ') : '  (no package lists to compare)\n';
 }
 
 export function renderCheck(r: CheckResult, preview: boolean): string {
@@ -65,12 +69,12 @@ export const upgradeCommand: CommandModule<{ sysroot: string }, Args> = {
   handler: async (a) => {
     const s = load(a);
     if (a.check || a.preview) {
-      const r = await check(s, { osname: a.os as string | undefined, progress });
+      const r = await ops().check(s, { osname: a.os as string | undefined, progress });
       out(renderCheck(r, !!a.preview));
       if (!r.available && a['unchanged-exit-77']) process.exitCode = 77;
       return;
     }
-    const r = await upgrade(s, {
+    const r = await ops().upgrade(s, {
       osname: a.os as string | undefined, stage: !!a.stage, allowDowngrade: !!a['allow-downgrade'], downloadOnly: !!a['download-only'], progress,
     });
     if (!r.changed) {
@@ -94,7 +98,7 @@ export const checkCommand: CommandModule<{ sysroot: string }, Args> = {
     .option('os', { type: 'string', describe: 'stateroot (default: the booted one)' })
     .option('json', { type: 'boolean', describe: 'machine-readable output' }),
   handler: async (a) => {
-    const r = await check(load(a), { osname: a.os as string | undefined, progress });
+    const r = await ops().check(load(a), { osname: a.os as string | undefined, progress });
     out(a.json ? JSON.stringify(r, null, 2) : renderCheck(r, true));
   },
 };
@@ -109,7 +113,7 @@ export const rebaseCommand: CommandModule<{ sysroot: string }, Args> = {
     .option('stage', { type: 'boolean', describe: 'stage the new deployment' })
     .option('skip-purge', { type: 'boolean', describe: 'keep the previous ref in the repo' }),
   handler: async (a) => {
-    const r = await rebase(load(a), {
+    const r = await ops().rebase(load(a), {
       osname: a.os as string | undefined, refspec: String(a.refspec), revision: a.revision as string | undefined,
       stage: !!a.stage, skipPurge: !!a['skip-purge'], progress,
     });
@@ -129,7 +133,7 @@ export const deployRevCommand: CommandModule<{ sysroot: string }, Args> = {
     .option('os', { type: 'string', describe: 'stateroot (default: the booted one)' })
     .option('stage', { type: 'boolean', describe: 'stage the new deployment' }),
   handler: async (a) => {
-    const r = await deployRevision(load(a), { osname: a.os as string | undefined, revision: String(a.revision), stage: !!a.stage, progress });
+    const r = await ops().deployRevision(load(a), { osname: a.os as string | undefined, revision: String(a.revision), stage: !!a.stage, progress });
     if (!r.changed) {
       out(`Already on ${r.to.checksum}; nothing to deploy.`);
       return;

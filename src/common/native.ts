@@ -16,12 +16,12 @@ export interface Native {
   funlock(fd: number): void;
   /**
    * Hardlinks objects (paths relative to objectsDir) into destDir under the given names,
-   * one directory per call, on the thread pool. names0 and objects0 are `count` parts,
+   * one directory per call, on the thread pool unless `inline`. names0 and objects0 are `count` parts,
    * each ended by a NUL. Per entry: 0 linked, 1 empty object (copy it), 2 bare-user
    * symlink object (recreate it), 3 bare-user symlink or empty file made in user mode
    * (copied), or -errno.
    */
-  linkObjects(objectsDir: string, destDir: string, names0: string, objects0: string, count: number, bareUser: boolean): Promise<Int32Array>;
+  linkObjects(objectsDir: string, destDir: string, names0: string, objects0: string, count: number, bareUser: boolean, inline: boolean): Promise<Int32Array>;
   /** st_size of the path itself (symlinks not followed), -1 when it does not exist. */
   lsize(path: string): number;
   getInodeFlags(fd: number): number;

@@ -109,7 +109,8 @@ class Checkout {
       names += `${n}\0`;
       objects += `${this.repo.objectRelPath('file', c)}\0`;
     }
-    const status = await native.linkObjects(this.repo.objectsDir, target, names, objects, files.length, this.repo.mode === 'bare-user');
+    // Small directories inline: the thread-pool round trip costs more than their links.
+    const status = await native.linkObjects(this.repo.objectsDir, target, names, objects, files.length, this.repo.mode === 'bare-user', files.length < 16);
     const copies: DirTreeObject['files'] = [];
     files.forEach(([name, csum], i) => {
       const r = status[i];

@@ -14,7 +14,7 @@ import { Deployment, deploymentId } from './deployment';
 import { EtcDiff, mergeEtc, prepareEtc } from './etc-merge';
 import { removeTree, sealingDisabled, setImmutable } from './immutable';
 import { KernelArgs } from './kargs';
-import { findKernel } from './kernel';
+import { earlyBootChecksum, findKernel } from './kernel';
 import { originForRefspec, writeOrigin } from './origin';
 import { RetainPolicy, simpleWriteList } from './policy';
 import { writeStagedState } from './staged-state';
@@ -78,9 +78,13 @@ export async function deploy(sysroot: Sysroot, opts: DeployOptions, work: WorkOp
     removeTree(dir);
     partial = dir;
     work.progress?.({ phase: 'checkout', done: 0, message: `checking out ${csum} as ${deploymentId(dep)}` });
+    // The kernel is hashed from the repo while the checkout is written.
+    const early = earlyBootChecksum(repo, csum).catch(() => null);
     await checkout(repo, csum, dir, { signal: work.signal });
     throwIfAborted(work.signal);
-    dep.bootcsum = findKernel(dir).bootcsum;
+    const pre = await early;
+    const kernel = findKernel(dir, { checksum: false });
+    dep.bootcsum = pre && pre.kernel === kernel.kernel && pre.initramfs === kernel.initramfs ? pre.bootcsum : findKernel(dir).bootcsum;
     prepareEtc(dir);
 
     if (opts.stage) {
