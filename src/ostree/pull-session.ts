@@ -22,6 +22,8 @@ import { Transaction } from './transaction';
 export const MAX_METADATA_SIZE = 128 * 1024 * 1024;
 /** No .filez may be larger (content is held in memory while it is verified). */
 export const MAX_CONTENT_SIZE = 4 * 1024 * 1024 * 1024 - 1;
+/** Fetched content waiting for its worker: no new content request starts while more than this is held. */
+export const MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
 export interface SessionOptions {
   commitMetadataOnly: boolean;
@@ -30,6 +32,7 @@ export interface SessionOptions {
   verifyBindings: boolean;
   maxMetadataSize: number;
   maxContentSize: number;
+  maxBufferedBytes: number;
   /** Tasks (fetch + verify + store) in flight; the fetcher bounds requests on its own. */
   tasks: number;
   /** Make stored objects durable after this many (and start a new transaction), so a killed pull resumes from them. */
@@ -94,6 +97,9 @@ export class PullSession {
   private checkpointing = false;
   /** Started at the first content object: metadata-only pulls never need it. */
   private stager: ContentStager | null = null;
+  /** Bytes of fetched content not yet stored, and the tasks waiting for that to shrink. */
+  private buffered = 0;
+  private readonly roomWaiters: Array<() => void> = [];
 
   constructor(
     readonly repo: Repo,
@@ -155,6 +161,7 @@ export class PullSession {
     if (this.error) return;
     this.error = e;
     this.ac.abort();
+    for (const wake of this.roomWaiters.splice(0)) wake();
   }
 
   private spawn(job: () => Promise<void>): void {
@@ -389,10 +396,20 @@ export class PullSession {
     this.requested.add(key);
     if (this.repo.hasObject('file', csum)) return;
     this.spawn(async () => {
+      // Memory: requests wait while the workers are behind by more than maxBufferedBytes.
+      while (this.buffered > this.opts.maxBufferedBytes && !this.error) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      if (this.error) return;
       const bytes = (await this.get(csum, 'filez', this.opts.maxContentSize, root))!;
-      const stager = this.contentStager();
-      // Verified before it is written (on the worker), and adopted by the transaction it was written for.
-      await this.store(`file ${csum}`, async (tx) => tx.adoptStagedContent(csum, await stager.stage(csum, bytes, tx.contentStagingPath(csum), this.source)));
+      const n = bytes.length;
+      this.buffered += n;
+      try {
+        const stager = this.contentStager();
+        // Verified before it is written (on the worker), and adopted by the transaction it was written for.
+        await this.store(`file ${csum}`, async (tx) => tx.adoptStagedContent(csum, await stager.stage(csum, bytes, tx.contentStagingPath(csum), this.source)));
+      } finally {
+        this.buffered -= n;
+        if (this.buffered <= this.opts.maxBufferedBytes) for (const wake of this.roomWaiters.splice(0)) wake();
+      }
     });
   }
 }

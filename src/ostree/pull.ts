@@ -8,7 +8,7 @@ import { fsyncDir } from '../common/atomic-write';
 import { Checksum } from './checksum';
 import { DEFAULT_CONCURRENCY, Fetcher, FetcherOptions, createFetcher } from './fetcher';
 import { CommitObject, Metadata } from './objects';
-import { CommitRequest, MAX_CONTENT_SIZE, MAX_METADATA_SIZE, PullSession } from './pull-session';
+import { CommitRequest, MAX_BUFFERED_BYTES, MAX_CONTENT_SIZE, MAX_METADATA_SIZE, PullSession } from './pull-session';
 import { loadRemoteState, resolveRemoteRef } from './pull-summary';
 import { RemoteConfig, getRemote, remoteTlsSettings } from './remotes';
 import { Repo } from './repo';
@@ -29,6 +29,8 @@ export interface PullOptions extends FetcherOptions {
   url?: string;
   maxMetadataSize?: number;
   maxContentSize?: number;
+  /** Fetched content waiting to be verified and stored is held in memory up to about this many bytes. Default 256 MiB. */
+  maxBufferedBytes?: number;
   /** Objects stored between checkpoints (made durable, so a killed pull resumes from them). Default 5,000. */
   checkpointObjects?: number;
   /** A fetcher to use instead of one made from the URL (tests put fakes here). */
@@ -98,6 +100,7 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
       verifyBindings: !opts.disableVerifyBindings,
       maxMetadataSize: opts.maxMetadataSize ?? MAX_METADATA_SIZE,
       maxContentSize: opts.maxContentSize ?? MAX_CONTENT_SIZE,
+      maxBufferedBytes: opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES,
       tasks: 4 * (opts.concurrency ?? DEFAULT_CONCURRENCY),
       checkpointObjects: Math.max(1, opts.checkpointObjects ?? 5000),
       workers: opts.workers,

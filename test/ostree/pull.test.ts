@@ -291,6 +291,14 @@ describe('pull', function () {
     assert.equal(server.log.length, 0, 'before any request');
   });
 
+  it('completes when almost nothing may wait in memory for the workers (maxBufferedBytes)', async () => {
+    const dst = `${temp()}/dst`;
+    const repo = arborRepoWithRemote(dst, 'bare-user', server.url);
+    const r = await pullRefs(repo, 'origin', [BRANCH], { maxBufferedBytes: 1, concurrency: 4 });
+    assert.equal(r.refs[0].checksum, c2);
+    await assertHealthy(dst);
+  });
+
   it('pulls over file:// as well', async () => {
     const dst = `${temp()}/dst`;
     const repo = arborRepoWithRemote(dst, 'bare-user', `file://${srv}`);
