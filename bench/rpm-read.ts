@@ -124,7 +124,10 @@ export async function main(): Promise<void> {
   const entries = pkgs.reduce((a, p) => a + p.files().length, 0);
   const unpacked = pkgs.reduce((a, p) => a + (p.meta().installedSize ?? 0), 0);
   const byComp: Record<string, number> = {};
-  for (const p of pkgs) byComp[p.payloadInfo().compressor] = (byComp[p.payloadInfo().compressor] ?? 0) + 1;
+  for (const p of pkgs) {
+    const c = p.payloadInfo().compressor;
+    byComp[c] = (byComp[c] ?? 0) + 1;
+  }
   console.log(`corpus: ${files.length} packages from ${SOURCES.map((s) => s.dir).join(', ')}`);
   console.log(`        ${(totalBytes / 1e6).toFixed(1)} MB of RPMs, ${(unpacked / 1e6).toFixed(1)} MB unpacked, ${entries} files; payloads ${JSON.stringify(byComp)}; built/cached in ${(buildMs / 1000).toFixed(1)} s`);
 

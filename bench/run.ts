@@ -1,5 +1,6 @@
-// `npm run bench [-- NAME… [-- ARGS]]`: runs the benchmarks, each in its own process,
-// each measuring Arbor against the reference tool in the same run and printing ratios.
+// `npm run bench [-- NAME… [-- ARGS]]`: runs the benchmarks, each in its own process;
+// most measure Arbor against the reference tool in the same run and print ratios
+// (rpm-md prints absolute load times).
 // With no names, all of them; arguments after `--` go to every named benchmark.
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';

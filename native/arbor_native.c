@@ -202,14 +202,6 @@ static napi_value js_removexattr(napi_env env, napi_callback_info info) {
 
 static int arg_int(napi_env env, napi_value v) { int32_t x = -1; napi_get_value_int32(env, v, &x); return x; }
 
-/* syncfs(fd): flush the whole filesystem holding fd */
-static napi_value js_syncfs(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (syncfs(arg_int(env, argv[0])) < 0) throw_errno(env, errno, "syncfs", NULL);
-  return NULL;
-}
-
 /* flock(fd, exclusive, wait) -> boolean: false when !wait and the lock is held elsewhere */
 static napi_value js_flock(napi_env env, napi_callback_info info) {
   size_t argc = 3; napi_value argv[3];
@@ -503,7 +495,6 @@ static napi_value init(napi_env env, napi_value exports) {
     { "listxattrs", NULL, js_listxattrs, NULL, NULL, NULL, napi_default, NULL },
     { "setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_default, NULL },
     { "removexattr", NULL, js_removexattr, NULL, NULL, NULL, napi_default, NULL },
-    { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL },
     { "syncfsPath", NULL, js_syncfs_path, NULL, NULL, NULL, napi_default, NULL },
     { "flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL },
     { "funlock", NULL, js_funlock, NULL, NULL, NULL, napi_default, NULL },

@@ -4,7 +4,7 @@
 // any ref or commit; `deploy-rev` is rpm-ostree's deploy of a version or commit
 // of the origin's ref.)
 import type { CommandModule } from 'yargs';
-import type { ProgressEvent } from '../common/progress';
+import { ProgressEvent, formatBytes } from '../common/progress';
 import { Sysroot } from '../sysroot';
 import type { CheckResult } from '../ops';
 import type { CommitInfo } from '../ops/base';
@@ -13,19 +13,19 @@ import type { PackageDiff } from '../ops/package-diff';
 // The use cases pull in pull, HTTP and the rpmdb: loaded when one of these commands
 // runs, not for every `arbor admin` command (status, deploy…).
 const ops = (): typeof import('../ops') => require('../ops');
-const formatBytes = (n: number): string => (require('../ostree/pull-session') as typeof import('../ostree/pull-session')).formatBytes(n);
 
-type Args = { sysroot: string } & Record<string, unknown>;
+// Shared with admin.ts (which loads this module anyway).
+export type Args = { sysroot: string } & Record<string, unknown>;
 
-function out(s: string): void {
+export function out(s: string): void {
   process.stdout.write(s.endsWith('\n') || s === '' ? s : s + '\n');
 }
 
-function load(a: Args): Sysroot {
+export function load(a: Args): Sysroot {
   return Sysroot.load(a.sysroot, { booted: a.booted as string | undefined, runDir: a['run-dir'] as string | undefined });
 }
 
-function progress(e: ProgressEvent): void {
+export function progress(e: ProgressEvent): void {
   if (e.message && process.env.ARBOR_VERBOSE) process.stderr.write(`${e.phase}: ${e.message}\n`);
 }
 

@@ -3,37 +3,22 @@
 // names follow `ostree admin` where the meaning is the same.
 import type { Argv, CommandModule } from 'yargs';
 import { ArborError } from '../common/errors';
-import { ProgressEvent } from '../common/progress';
 import {
-  Sysroot, cleanup, configDiff, deploy, finalizeStaged, initFs, osInit, pin, renderConfigDiff, renderStatus,
+  cleanup, configDiff, deploy, finalizeStaged, initFs, osInit, pin, renderConfigDiff, renderStatus,
   rollback, setKargs, sysrootStatus, undeploy,
 } from '../sysroot';
 import { KeyFile } from '../common/keyfile';
 import fs from 'node:fs';
-import { opsCommands } from './admin-ops';
-
-type Args = { sysroot: string } & Record<string, unknown>;
-
-function out(s: string): void {
-  process.stdout.write(s.endsWith('\n') || s === '' ? s : s + '\n');
-}
+import { Args, load, opsCommands, out, progress } from './admin-ops';
 
 function list(v: unknown): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
-}
-
-function load(a: Args): Sysroot {
-  return Sysroot.load(a.sysroot, { booted: a.booted as string | undefined, runDir: a['run-dir'] as string | undefined });
 }
 
 function index(v: unknown, what: string): number {
   const s = String(v);
   if (!/^\d+$/.test(s)) throw new ArborError('InvalidArgument', `${what}: '${s}' is not a deployment index (0, 1, …)`);
   return Number(s);
-}
-
-function progressLine(e: ProgressEvent): void {
-  if (e.message && process.env.ARBOR_VERBOSE) process.stderr.write(`${e.phase}: ${e.message}\n`);
 }
 
 const commands: Array<CommandModule<{ sysroot: string }, Args>> = [
@@ -89,7 +74,7 @@ const commands: Array<CommandModule<{ sysroot: string }, Args>> = [
         retainRollback: !!a['retain-rollback'],
         notAsDefault: !!a['not-as-default'],
         noCleanup: a.prune === false,
-      }, { progress: progressLine });
+      }, { progress: progress });
       if (r.etcChanges) out(`Copying /etc changes: ${r.etcChanges.modified.length} modified, ${r.etcChanges.removed.length} removed, ${r.etcChanges.added.length} added`);
       if (a.stage) out(`Staged deployment ${r.deployment.csum}.${r.deployment.deployserial}; it becomes the default at finalize-staged`);
       else out(`Bootloader updated; bootversion: boot.${r.sysroot.bootversion}.${r.sysroot.subbootversion}, deployment count change: ${r.sysroot.bootDeployments.length - before}`);

@@ -2,7 +2,7 @@
 // `ostree pull REMOTE REF…`) and sign or verify commits with ed25519 (like `ostree sign`).
 import type { CommandModule } from 'yargs';
 import { ArborError } from '../common/errors';
-import type { ProgressEvent } from '../common/progress';
+import { ProgressEvent, formatBytes } from '../common/progress';
 import type { PullProgressEvent } from '../ostree/pull';
 import { Repo } from '../ostree/repo';
 import type { Ed25519PublicKey, Ed25519SecretKey } from '../ostree/sign';
@@ -10,7 +10,6 @@ import type { Ed25519PublicKey, Ed25519SecretKey } from '../ostree/sign';
 // The pull machinery (http, zlib, crypto) loads only when these commands run: every other
 // `arbor repo` command would pay for it at start-up.
 const pullApi = (): typeof import('../ostree/pull') => require('../ostree/pull');
-const sessionApi = (): typeof import('../ostree/pull-session') => require('../ostree/pull-session');
 const signApi = (): typeof import('../ostree/sign') => require('../ostree/sign');
 
 type Args = { repo: string } & Record<string, unknown>;
@@ -26,13 +25,12 @@ export const pullCommand: CommandModule<{ repo: string }, Args> = {
     .option('commit-metadata-only', { type: 'boolean', describe: 'fetch only the commit metadata' })
     .option('depth', { type: 'number', default: 0, describe: 'traverse DEPTH parents (-1: all)' })
     .option('disable-verify-bindings', { type: 'boolean', describe: 'do not verify commit bindings' })
-    .option('url', { type: 'string', describe: 'pull objects from this URL instead of the remote\'s' })
+    .option('url', { type: 'string', describe: 'use this URL instead of the remote\'s url= (and contenturl=)' })
     .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a request fails' })
-    .option('network-retries', { type: 'number', default: 2, describe: 'retries of a request after a network error' })
+    .option('network-retries', { type: 'number', default: 2, describe: 'retries of a request after a network error, a timeout or HTTP 5xx/408/429' })
     .option('concurrency', { type: 'number', default: 32, describe: 'requests in flight at once (pipelined over up to 4 connections)' }),
   handler: async (a) => {
     const { pullRefs, splitRemoteRef } = pullApi();
-    const { formatBytes } = sessionApi();
     const repo = Repo.open(a.repo);
     const first = splitRemoteRef(a.remote as string);
     const remote = first.remote ?? first.ref;

@@ -8,7 +8,6 @@ export interface Native {
   listxattrs(target: string | number): Array<[string, Buffer]>;
   setxattr(target: string | number, name: string, value: Uint8Array): void;
   removexattr(target: string | number, name: string): void;
-  syncfs(fd: number): void;
   /** syncfs() of the filesystem holding the directory, on the thread pool. */
   syncfsPath(dir: string): Promise<void>;
   /** false when wait is false and another process holds a conflicting lock. */

@@ -48,3 +48,11 @@ export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
       else queue.push(run);
     });
 }
+
+/** 1536 → '1.5 KiB', for progress lines and reports. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}

@@ -7,6 +7,7 @@ import { KeyFile } from '../common/keyfile';
 import { WorkOptions } from '../common/progress';
 import { Checksum, isChecksum } from '../ostree/checksum';
 import { PullResult, pullRefs } from '../ostree/pull';
+import { metadataGet } from '../ostree/objects';
 import { Repo } from '../ostree/repo';
 import { Deployment, Sysroot, deploymentId, originRefspec } from '../sysroot';
 import { cloneKeyFile, originForRefspec } from '../sysroot/origin';
@@ -67,7 +68,7 @@ export function originBase(sysroot: Sysroot, osname?: string): OriginBase {
 
 export function commitInfo(repo: Repo, csum: Checksum): CommitInfo {
   const c = repo.loadCommit(csum);
-  const v = c.metadata.find(([k]) => k === 'version')?.[1].value;
+  const v = metadataGet(c.metadata, 'version');
   return { checksum: csum, version: typeof v === 'string' ? v : null, timestamp: c.timestamp };
 }
 

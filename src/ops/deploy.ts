@@ -7,6 +7,7 @@ import { ArborError, throwIfAborted } from '../common/errors';
 import { WorkOptions } from '../common/progress';
 import { Checksum, isChecksum } from '../ostree/checksum';
 import { pullRefs } from '../ostree/pull';
+import { metadataGet } from '../ostree/objects';
 import { Repo } from '../ostree/repo';
 import { Sysroot, deploy } from '../sysroot';
 import { OsOptions, commitInfo, derivedOrigin, fetchRev, originBase } from './base';
@@ -36,10 +37,6 @@ export function parseRevision(rev: string): Revision {
   return { kind: 'version', version: rev };
 }
 
-function versionOf(repo: Repo, c: Checksum): string | null {
-  return commitInfo(repo, c).version;
-}
-
 /**
  * The newest commit in `ref`'s history whose `version` is `version`. History is
  * fetched as commit objects only, 10, then 100, then every ancestor deep.
@@ -58,10 +55,11 @@ export async function findVersion(repo: Repo, remote: string | null, ref: string
     let complete = false;
     while (c) {
       if (!repo.hasObject('commit', c)) break;
-      const v = versionOf(repo, c);
+      const commit = repo.loadCommit(c);
+      const v = metadataGet(commit.metadata, 'version');
       if (v === version) return c;
-      seen.push(v ?? c.slice(0, 12));
-      c = repo.loadCommit(c).parent;
+      seen.push(typeof v === 'string' ? v : c.slice(0, 12));
+      c = commit.parent;
       if (!c) complete = true;
     }
     if (complete) break;

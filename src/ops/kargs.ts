@@ -6,7 +6,7 @@ import { throwIfAborted } from '../common/errors';
 import { isChecksum } from '../ostree/checksum';
 import { Deployment, KargsEdit, Sysroot, deploy, originRefspec } from '../sysroot';
 import { applyKargsEdit } from '../sysroot/change-list';
-import { KernelArgs } from '../sysroot/kargs';
+import { userKargs } from '../sysroot/kargs';
 import { OsOptions, baseDeployment, derivedOrigin } from './base';
 
 export interface KargsOptions extends OsOptions, KargsEdit {
@@ -23,17 +23,11 @@ export interface KargsResult {
   sysroot: Sysroot;
 }
 
-function userArgs(options: string): KernelArgs {
-  const k = KernelArgs.parse(options);
-  k.deleteKey('ostree');
-  return k;
-}
-
 export async function kargs(sysroot: Sysroot, opts: KargsOptions = {}): Promise<KargsResult> {
   const s = sysroot.reload();
   const { osname, deployment } = baseDeployment(s, opts.osname);
-  const before = userArgs(deployment.options);
-  const edited = userArgs(applyKargsEdit(deployment.options, opts).toString());
+  const before = userKargs(deployment.options);
+  const edited = userKargs(applyKargsEdit(deployment.options, opts).toString());
   const result: KargsResult = { before: before.toArray(), after: edited.toArray(), changed: false, deployment, sysroot: s };
   if (edited.toString() === before.toString()) return result;
   throwIfAborted(opts.signal);

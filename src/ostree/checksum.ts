@@ -10,11 +10,6 @@ export function isChecksum(s: string): s is Checksum {
   return HEX64.test(s);
 }
 
-export function parseChecksum(s: string, what = 'checksum'): Checksum {
-  if (!isChecksum(s)) throw new ArborError('InvalidArgument', `${what}: '${s.slice(0, 80)}' is not a 64-digit lowercase hex checksum`);
-  return s;
-}
-
 export function checksumFromBytes(b: Uint8Array, what = 'checksum'): Checksum {
   if (b.length !== 32) throw new ArborError('Corrupted', `${what}: a checksum must be 32 bytes, found ${b.length}`);
   return Buffer.from(b.buffer, b.byteOffset, 32).toString('hex') as Checksum;

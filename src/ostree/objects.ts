@@ -8,7 +8,6 @@ import { ArborError } from '../common/errors';
 import { Checksum, checksumFromBytes, checksumToBytes } from './checksum';
 
 export type ObjectType = 'file' | 'dirtree' | 'dirmeta' | 'commit' | 'commitmeta' | 'tombstone-commit';
-export const METADATA_TYPES: readonly ObjectType[] = ['dirtree', 'dirmeta', 'commit'];
 
 export const T_COMMIT = '(a{sv}aya(say)sstayay)';
 export const T_DIRTREE = '(a(say)a(sayay))';

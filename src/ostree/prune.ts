@@ -32,7 +32,7 @@ export function prune(repo: Repo, opts: PruneOptions = {}): PruneResult {
       pruned++;
       if (!opts.dryRun) {
         fs.rmSync(p, { force: true });
-        if (type === 'commit') fs.rmSync(`${repo.path}/state/${csum}.commitpartial`, { force: true });
+        if (type === 'commit') fs.rmSync(repo.commitPartialPath(csum), { force: true });
       }
     }
     return { total: objects.length, pruned, bytesFreed };

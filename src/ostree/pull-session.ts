@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { ArborError, throwIfAborted, toArborError } from '../common/errors';
-import { ProgressEvent, WorkOptions, limiter } from '../common/progress';
+import { ProgressEvent, WorkOptions, formatBytes, limiter } from '../common/progress';
 import { writeFileAtomic } from '../common/atomic-write';
 import { decode } from '../gvariant';
 import { Checksum } from './checksum';
@@ -143,7 +143,7 @@ export class PullSession {
       this.tx.abort();
     }
     for (const c of this.createdPartials) {
-      if (!this.repo.hasObject('commit', c)) fs.rmSync(this.partialPath(c), { force: true });
+      if (!this.repo.hasObject('commit', c)) fs.rmSync(this.repo.commitPartialPath(c), { force: true });
     }
   }
 
@@ -151,10 +151,6 @@ export class PullSession {
   async close(): Promise<void> {
     await this.stager?.close();
     this.stager = null;
-  }
-
-  partialPath(c: Checksum): string {
-    return `${this.repo.path}/state/${c}.commitpartial`;
   }
 
   private fail(e: unknown): void {
@@ -265,7 +261,7 @@ export class PullSession {
   }
 
   private async markPartial(c: Checksum): Promise<void> {
-    const p = this.partialPath(c);
+    const p = this.repo.commitPartialPath(c);
     if (fs.existsSync(p)) return;
     await this.store(`state/${c}.commitpartial`, () => {
       fs.mkdirSync(`${this.repo.path}/state`, { recursive: true });
@@ -308,7 +304,7 @@ export class PullSession {
     if (this.error) return;
 
     const fetchTree = !this.opts.commitMetadataOnly && (!local || partial);
-    if (!local || partial) await this.markPartial(csum);
+    if (!local) await this.markPartial(csum); // a partial one is marked already
     if (fetched) await this.store(`commit ${csum}`, (tx) => tx.writeMetadata('commit', fetched, csum));
     if (metaBytes && !this.sameLocalCommitMeta(csum, metaBytes)) {
       // Stored as fetched: keys Arbor does not know (ostree.gpgsigs…) stay intact.
@@ -412,11 +408,4 @@ export class PullSession {
       }
     });
   }
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${Math.round(n)} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }

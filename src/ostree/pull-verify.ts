@@ -29,8 +29,13 @@ export interface VerifiedContent {
   header: FileHeader;
   /** null for a symlink. */
   content: Buffer | null;
-  /** The .filez is byte-for-byte what ostree writes for this object, so an archive repo may keep it as-is. */
-  canonical: boolean;
+  /** Length of the .filez header (the compressed data follows). */
+  dataOffset: number;
+}
+
+/** The .filez is byte-for-byte what ostree writes for this object, so an archive repo may keep it as-is. */
+export function isCanonicalFilez(v: VerifiedContent, filez: Buffer): boolean {
+  return encodeArchiveHeader(v.header, v.content?.length ?? 0).equals(filez.subarray(0, v.dataOffset)) && (v.content !== null || filez.length === v.dataOffset);
 }
 
 export async function verifyContent(csum: Checksum, filez: Buffer, source: string): Promise<VerifiedContent> {
@@ -53,6 +58,5 @@ export async function verifyContent(csum: Checksum, filez: Buffer, source: strin
   if (actual !== csum) {
     throw new ArborError('Corrupted', `${where}: checksum mismatch (the content hashes to ${actual}); the server sent a damaged or wrong object`);
   }
-  const canonical = encodeArchiveHeader(header, size).equals(filez.subarray(0, dataOffset)) && (content !== null || data.length === 0);
-  return { header, content, canonical };
+  return { header, content, dataOffset };
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { ArborError, ErrorCode } from '../common/errors';
 import { Checksum } from './checksum';
-import { verifyContent } from './pull-verify';
+import { isCanonicalFilez, verifyContent } from './pull-verify';
 import { RepoMode } from './repo';
 import { writeContentFile } from './transaction';
 
@@ -29,7 +29,7 @@ export interface ContentStager {
 /** The work itself, the same on a worker and inline. */
 export async function verifyAndStage(mode: RepoMode, csum: Checksum, filez: Buffer, tmp: string, source: string): Promise<number> {
   const v = await verifyContent(csum, filez, source);
-  if (mode === 'archive' && v.canonical) {
+  if (mode === 'archive' && isCanonicalFilez(v, filez)) {
     // Byte for byte what ostree would write: kept as received, no deflate again.
     fs.writeFileSync(tmp, filez, { mode: 0o644, flag: 'wx' });
     return filez.length;

@@ -35,7 +35,7 @@ export interface PullOptions extends FetcherOptions {
   checkpointObjects?: number;
   /** A fetcher to use instead of one made from the URL (tests put fakes here). */
   fetcher?: Fetcher;
-  /** Threads that verify and stage content objects; 0 keeps that on the main thread. Default: one per core besides the main thread's (at least one). */
+  /** Threads that verify and stage content objects; 0 keeps that on the main thread. Default: see createContentStager(). */
   workers?: number;
 }
 
@@ -123,7 +123,7 @@ export async function pullRefs(repo: Repo, remoteName: string, refs: string[], o
     }
     // Objects are durable now: the trees are complete, then the refs may move.
     if (!opts.commitMetadataOnly && session.walked.size) {
-      for (const c of session.walked) fs.rmSync(session.partialPath(c), { force: true });
+      for (const c of session.walked) fs.rmSync(repo.commitPartialPath(c), { force: true });
       if (repo.durable) fsyncDir(`${repo.path}/state`);
     }
     const out: PulledRef[] = resolved.map((r, i) => {

@@ -1,5 +1,5 @@
-// The set of objects reachable from a set of commits: what prune keeps and what a
-// pull must have. Keys are `<checksum>.<type>`.
+// The set of objects reachable from a set of commits: what prune keeps. Keys are
+// `<checksum>.<type>`.
 import { Checksum } from './checksum';
 import { ObjectType } from './objects';
 import { Repo } from './repo';

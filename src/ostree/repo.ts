@@ -135,7 +135,12 @@ export class Repo {
   }
 
   isCommitPartial(csum: Checksum): boolean {
-    return fs.existsSync(`${this.path}/state/${csum}.commitpartial`);
+    return fs.existsSync(this.commitPartialPath(csum));
+  }
+
+  /** The marker of a commit whose tree is not all here yet (an interrupted pull). */
+  commitPartialPath(csum: Checksum): string {
+    return `${this.path}/state/${csum}.commitpartial`;
   }
 
   /** A content object with its metadata, whatever the repo mode. */
@@ -322,7 +327,8 @@ const EXT_TO_TYPE: Record<string, ObjectType> = {
   file: 'file', filez: 'file', dirtree: 'dirtree', dirmeta: 'dirmeta', commit: 'commit', commitmeta: 'commitmeta', 'commit-tombstone': 'tombstone-commit',
 };
 
-function safeReaddir(d: string): string[] {
+/** The names in a directory; none when it is missing or unreadable. */
+export function safeReaddir(d: string): string[] {
   try {
     return fs.readdirSync(d);
   } catch {

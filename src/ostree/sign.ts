@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ArborError } from '../common/errors';
 import { Variant, encode } from '../gvariant';
 import { Checksum } from './checksum';
-import { Metadata, T_COMMITMETA, decodeCommitMeta, sha256 } from './objects';
+import { Metadata, T_COMMITMETA, decodeCommitMeta } from './objects';
 import { Repo } from './repo';
 import { Transaction } from './transaction';
 import { writeFileAtomic } from '../common/atomic-write';
@@ -157,8 +157,7 @@ export async function signCommit(repo: Repo, commit: Checksum, secrets: Ed25519S
 
 /** `ostree sign --verify COMMIT`: checks the stored commit against the keys. */
 export function verifyCommit(repo: Repo, commit: Checksum, keys: Ed25519PublicKey[]): VerifyResult {
-  const bytes = repo.readMetadata('commit', commit, true);
-  if (sha256(bytes) !== commit) throw new ArborError('Corrupted', `commit ${commit}: checksum mismatch`);
+  const bytes = repo.readMetadata('commit', commit, true); // checks the checksum
   return verifyEd25519(bytes, ed25519Signatures(repo.loadCommitMeta(commit), `commitmeta ${commit}`), keys, `commit ${commit}`);
 }
 

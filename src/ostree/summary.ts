@@ -5,7 +5,7 @@ import { ArborError } from '../common/errors';
 import { writeFileAtomic } from '../common/atomic-write';
 import { Variant, bswap64, decode, encode } from '../gvariant';
 import { Checksum, checksumFromBytes, checksumToBytes } from './checksum';
-import { Metadata, metadataGet } from './objects';
+import { Metadata, decodeCommit, metadataGet } from './objects';
 import { Repo } from './repo';
 
 export const T_SUMMARY = '(a(s(taya{sv}))a{sv})';
@@ -59,7 +59,7 @@ export function updateSummary(repo: Repo, extra: Metadata = []): Summary {
   const refs = new Map<string, SummaryRef>();
   for (const [name, csum] of repo.listRefs({ remote: null })) {
     const bytes = repo.readMetadata('commit', csum);
-    const commit = repo.loadCommit(csum);
+    const commit = decodeCommit(bytes, `commit ${csum}`);
     const version = metadataGet<string>(commit.metadata, 'version');
     const metadata: Metadata = [['ostree.commit.timestamp', new Variant('t', bswap64(BigInt(commit.timestamp)))]];
     if (typeof version === 'string') metadata.unshift(['ostree.commit.version', new Variant('s', version)]);

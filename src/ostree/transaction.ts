@@ -11,7 +11,7 @@ import { Checksum } from './checksum';
 import {
   FileHeader, ObjectType, contentChecksum, encodeArchiveHeader, encodeBareUserMeta, isSymlinkMode, sha256,
 } from './objects';
-import { Repo, RepoMode } from './repo';
+import { Repo, RepoMode, safeReaddir } from './repo';
 
 export interface TransactionStats {
   metadataWritten: number;
@@ -219,13 +219,7 @@ function bootId(): string {
 /** Staging directories of dead writers (killed, or from an earlier boot) are garbage. */
 function removeStaleStagingDirs(repo: Repo): void {
   const tmp = `${repo.path}/tmp`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(tmp);
-  } catch {
-    return;
-  }
-  for (const n of names) {
+  for (const n of safeReaddir(tmp)) {
     const m = /^staging-([0-9a-zA-Z.-]+?)-(\d+)-[0-9a-f]+$/.exec(n);
     if (!m) continue;
     const alive = m[1] === bootId() && processAlive(Number(m[2]));

@@ -1,5 +1,5 @@
-// Reading a commit's tree: look up a path, walk every entry. Used by checkout, ls,
-// diff, fsck and prune, which differ only in what they do with each entry.
+// Reading a commit's tree: look up a path, list a directory. Used by checkout, ls,
+// diff and the deployment's kernel lookup.
 import { ArborError } from '../common/errors';
 import { Checksum } from './checksum';
 import { DirTreeObject } from './objects';

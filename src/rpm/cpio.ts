@@ -113,14 +113,13 @@ function hex8(b: Buffer, at: number, field: string, where: string): number {
 
 /**
  * Reads entries one after another. After next(), read the entry's data with
- * dataChunks()/readData() or leave it: the next next() skips what is left.
+ * readData()/readAll() or leave it: the next next() skips what is left.
  * In the stripped form the data size is not in the archive; `strippedSize(fx)` gives it.
  */
 export class CpioReader {
   private readonly src: ByteSource;
   private readonly where: string;
   private remaining = 0;
-  private pendingPad = 0;
   private done = false;
   strippedSize: ((fileIndex: number) => number) | undefined;
 
@@ -220,16 +219,6 @@ export class CpioReader {
     }
     this.remaining = entry.size;
     return entry;
-  }
-
-  /** The current entry's data as views into the input (valid until the next call). */
-  async *dataChunks(): AsyncGenerator<Buffer> {
-    while (this.remaining > 0) {
-      const b = await this.src.span(this.remaining);
-      if (b.length === 0) throw this.truncated('entry data');
-      this.remaining -= b.length;
-      yield b;
-    }
   }
 
   /** Calls `sink` with each piece of the current entry's data: the fast path for extraction. */

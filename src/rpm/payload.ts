@@ -3,7 +3,7 @@
 // can be hashed on their way in, which is how the payload digest is checked.
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, Readable } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import type { Hash } from 'node:crypto';
 import { ArborError } from '../common/errors';
 
@@ -159,16 +159,3 @@ export async function* decompressedPayload(src: PayloadSource, where: string): A
   }
 }
 
-/** Decompresses an in-memory buffer (tests, fuzzing) as the same chunk stream. */
-export async function* decompressBuffer(data: Buffer, c: Compressor, where: string): AsyncGenerator<Buffer> {
-  const dec = decompressor(c, where, data.length);
-  Readable.from([data]).pipe(dec);
-  try {
-    for await (const chunk of dec as AsyncIterable<Buffer>) yield chunk;
-  } catch (e) {
-    if (e instanceof ArborError) throw e;
-    throw new ArborError('Corrupted', `${where}: ${c} payload does not decompress: ${(e as Error).message}`, { cause: e });
-  } finally {
-    dec.destroy();
-  }
-}

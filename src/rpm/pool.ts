@@ -29,10 +29,6 @@ const ARCH_POLICIES: Record<string, string> = {
   riscv64: 'riscv64',
 };
 
-export function knownArches(): string[] {
-  return Object.keys(ARCH_POLICIES);
-}
-
 /** Arch score: 0 = not installable, 1 = noarch, 2.. = class (lower is better). */
 export function archScores(basearch: string): Map<string, number> {
   const policy = ARCH_POLICIES[basearch] ?? basearch;

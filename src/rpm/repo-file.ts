@@ -243,9 +243,3 @@ export function repoSource(cfg: RepoConfig): RepoSource {
   throw new ArborError('InvalidArgument', `repo '${cfg.id}' (${cfg.file}) has no baseurl, metalink or mirrorlist`);
 }
 
-/** dnf's $arch and $basearch for this machine, plus the given $releasever. */
-export function defaultRepoVars(releasever: string): RepoVars {
-  const arch = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
-  const basearch = /^i[3-6]86$/.test(arch) ? 'i386' : arch;
-  return { releasever, arch, basearch };
-}

@@ -7,7 +7,7 @@ import { explainCore, Rule } from './explain';
 import { byteCompare, isGlob, matchSpec, nearMisses, PkgId, Pool, SolverRepo } from './pool';
 import { evalRich, isRich, parseRichDep, RichDep, richLeaves, richToCnf } from './richdep';
 import { Decider, Lit, Sat, SatStats } from './sat';
-import { Dep, formatNevra, PackageMeta } from './types';
+import { Dep, formatNevra, isPrimaryFile, PackageMeta } from './types';
 import { compareEvr } from './vercmp';
 
 export interface SolveRequest {
@@ -35,10 +35,6 @@ export class FilelistsNeeded extends Error {
   }
 }
 
-/** createrepo_c's rule for which paths primary.xml lists (the rest are only in filelists). */
-export function isPrimaryPath(p: string): boolean {
-  return p.startsWith('/etc/') || p === '/usr/lib/sendmail' || p.includes('bin/');
-}
 
 /** Why a package is in the set, as dnf's transaction tables group them. */
 export type InstallReason = 'requested' | 'dependency' | 'weak';
@@ -77,7 +73,7 @@ export function solve(req: SolveRequest): SolveResult {
   }
   pool.exclude(excluded);
   if (req.filesComplete === false) {
-    const path = [...(req.exclude ?? []), ...req.install].find((x) => x.startsWith('/') && !isPrimaryPath(x));
+    const path = [...(req.exclude ?? []), ...req.install].find((x) => x.startsWith('/') && !isPrimaryFile(x));
     if (path) throw new FilelistsNeeded(path);
   }
   const jobs = req.install.flatMap((spec) => jobsFor(pool, spec, req));
@@ -212,7 +208,7 @@ class Problem implements Decider {
   private reach(dep: Dep): readonly PkgId[] {
     if (isRich(dep)) return [...new Set(richLeaves(this.rich(dep.name)).flatMap((d) => this.reach(d)))];
     if (dep.name.startsWith('rpmlib(')) return [];
-    if (!this.filesComplete && dep.name.startsWith('/') && !isPrimaryPath(dep.name)) throw new FilelistsNeeded(dep.name);
+    if (!this.filesComplete && dep.name.startsWith('/') && !isPrimaryFile(dep.name)) throw new FilelistsNeeded(dep.name);
     return this.pool.whatProvides(dep);
   }
 

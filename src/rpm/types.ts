@@ -67,17 +67,6 @@ export function opFromSense(flags: number): DepOp | undefined {
   return undefined;
 }
 
-export function senseFromOp(op: DepOp | undefined): number {
-  switch (op) {
-    case 'LT': return RPMSENSE_LESS;
-    case 'LE': return RPMSENSE_LESS | RPMSENSE_EQUAL;
-    case 'EQ': return RPMSENSE_EQUAL;
-    case 'GE': return RPMSENSE_GREATER | RPMSENSE_EQUAL;
-    case 'GT': return RPMSENSE_GREATER;
-    default: return 0;
-  }
-}
-
 /** Parses '[E:]V[-R]' as rpm does: the release follows the last '-'. */
 export function parseEvr(s: string): Evr {
   let epoch = 0;
@@ -98,4 +87,9 @@ export function formatEvr(e: Evr): string {
 /** name-[epoch:]version-release.arch, as dnf prints it. */
 export function formatNevra(n: Nevra): string {
   return `${n.name}-${formatEvr(n)}.${n.arch}`;
+}
+
+/** createrepo_c's rule for the files primary.xml lists (and requires may name without filelists); the rest are only in filelists. */
+export function isPrimaryFile(p: string): boolean {
+  return p.startsWith('/etc/') || p.includes('bin/') || p === '/usr/lib/sendmail';
 }

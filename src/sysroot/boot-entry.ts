@@ -28,15 +28,6 @@ export class BootEntry {
     this.map.set(key, value);
   }
 
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-
-  clone(): BootEntry {
-    const e = new BootEntry();
-    for (const [k, v] of this.map) e.map.set(k, v);
-    return e;
-  }
 
   toString(): string {
     const keys = [...KEY_ORDER.filter((k) => this.map.has(k)), ...[...this.map.keys()].filter((k) => !KEY_ORDER.includes(k))];

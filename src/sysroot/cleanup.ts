@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { toArborError } from '../common/errors';
 import { prune } from '../ostree/prune';
+import { safeReaddir } from '../ostree/repo';
 import { deploymentId } from './deployment';
 import { removeTree } from './immutable';
 import { Sysroot } from './sysroot';
@@ -64,12 +65,7 @@ function cleanupDeployments(s: Sysroot): string[] {
   const deleted: string[] = [];
   for (const os of s.osnames()) {
     const dir = `${s.path}/ostree/deploy/${os}/deploy`;
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
+    const names = safeReaddir(dir);
     for (const name of names) {
       const id = name.endsWith('.origin') ? name.slice(0, -'.origin'.length) : name;
       if (active.has(`${os}/${id}`)) continue;
@@ -79,7 +75,7 @@ function cleanupDeployments(s: Sysroot): string[] {
         deleted.push(`${os}/${name}`);
       }
     }
-    for (const name of fs.readdirSync(dir)) {
+    for (const name of names) {
       if (name.endsWith('.origin') && !active.has(`${os}/${name.slice(0, -'.origin'.length)}`)) fs.rmSync(`${dir}/${name}`, { force: true });
     }
   }
@@ -90,13 +86,7 @@ function cleanupBootDirs(s: Sysroot): string[] {
   const active = new Set(s.deployments.map((d) => `${d.osname}-${d.bootcsum}`));
   const dir = `${s.path}/boot/ostree`;
   const deleted: string[] = [];
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return deleted;
-  }
-  for (const name of names) {
+  for (const name of safeReaddir(dir)) {
     if (active.has(name)) continue;
     fs.rmSync(`${dir}/${name}`, { recursive: true, force: true });
     deleted.push(name);
@@ -113,12 +103,4 @@ function generateRefs(s: Sysroot): void {
     if (ref.startsWith('ostree/') && !wanted.has(ref)) repo.setRef(ref, null);
   }
   // Like ostree, empty ref directories of old boot versions stay.
-}
-
-function safeReaddir(d: string): string[] {
-  try {
-    return fs.readdirSync(d);
-  } catch {
-    return [];
-  }
 }

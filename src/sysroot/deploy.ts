@@ -91,7 +91,7 @@ export async function deploy(sysroot: Sysroot, opts: DeployOptions, work: WorkOp
       writeOrigin(s.originPath(dep), origin);
       fs.mkdirSync(`${s.runDir}/ostree`, { recursive: true, mode: 0o755 });
       writeStagedState(s.stagedFile, { target: dep, merge, kargs: kargs ? kargs.toArray() : null, overlayInitrds: null });
-      // A previously staged deployment is replaced; its directory goes with the next cleanup.
+      // A previously staged deployment is replaced: its directory and origin are removed now.
       if (s.staged && deploymentId(s.staged) !== deploymentId(dep)) {
         removeTree(s.deploymentDir(s.staged));
         fs.rmSync(s.originPath(s.staged), { force: true });

@@ -29,10 +29,9 @@ export async function finalizeStaged(sysroot: Sysroot, work: WorkOptions = {}): 
     const dep: Deployment = { ...staged, staged: false, options: state.kargs ? state.kargs.join(' ') : merge?.options ?? '' };
     finalizeDeployment(s, dep, merge);
     const list = simpleWriteList(s, dep.osname, dep, merge);
+    // The staged entry is not in the list (it became a real one): writeDeployments removes the staged file.
     const { sysroot: after } = await writeDeployments(s, list, work);
-    // writeDeployments drops the staged file only when the staged entry leaves the list; here it became a real entry.
-    fs.rmSync(s.stagedFile, { force: true });
-    return { sysroot: after.reload(), outcome: 'finalized' };
+    return { sysroot: after, outcome: 'finalized' };
   } catch (e) {
     throw toArborError(e, 'finalize-staged');
   } finally {

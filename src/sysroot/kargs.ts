@@ -41,10 +41,6 @@ export class KernelArgs {
     return new KernelArgs(splitKargs(line));
   }
 
-  clone(): KernelArgs {
-    return new KernelArgs(this.toArray());
-  }
-
   toArray(): string[] {
     return this.args.map(formatArg);
   }
@@ -115,4 +111,11 @@ export class KernelArgs {
   appendIfMissing(arg: string): void {
     if (!this.has(splitArg(arg).key)) this.append(arg);
   }
+}
+
+/** A deployment's kernel arguments without the `ostree=` one that Arbor manages. */
+export function userKargs(options: string): KernelArgs {
+  const k = KernelArgs.parse(options);
+  k.deleteKey('ostree');
+  return k;
 }

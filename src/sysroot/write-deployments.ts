@@ -12,7 +12,7 @@ import { WorkOptions } from '../common/progress';
 import { BootEntry } from './boot-entry';
 import { cleanup } from './cleanup';
 import { Deployment, deploymentId, sameDeployment } from './deployment';
-import { KernelArgs } from './kargs';
+import { KernelArgs, userKargs } from './kargs';
 import { findKernel } from './kernel';
 import { readOsRelease } from './os-release';
 import { Sysroot } from './sysroot';
@@ -46,7 +46,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
     if (sameConfig) {
       sub = 1 - sysroot.subbootversion;
       createBootlinks(sysroot, bv, sub, next);
-      syncfs(sysroot.path);
+      await native.syncfsPath(sysroot.path);
       swapBootlinks(sysroot, bv, sub);
     } else {
       bv = 1 - sysroot.bootversion;
@@ -62,7 +62,7 @@ export async function writeDeployments(sysroot: Sysroot, list: Deployment[], opt
       createBootlinks(sysroot, bv, sub, next);
       swapBootlinks(sysroot, bv, sub);
       ensureBootBootLink(sysroot);
-      swapLoader(sysroot, bv);
+      await swapLoader(sysroot, bv);
     }
   } catch (e) {
     throw toArborError(e, 'writing boot entries');
@@ -86,12 +86,7 @@ function assignBootserials(list: Deployment[]): void {
 
 function bootconfigsEqual(sysroot: Sysroot, a: Deployment, b: Deployment): boolean {
   if (a.bootcsum !== b.bootcsum || a.osname !== b.osname) return false;
-  const strip = (o: string): string => {
-    const k = KernelArgs.parse(o);
-    k.deleteKey('ostree');
-    return k.toString();
-  };
-  if (strip(a.options) !== strip(b.options)) return false;
+  if (userKargs(a.options).toString() !== userKargs(b.options).toString()) return false;
   return sysroot.commitVersion(a.csum) === sysroot.commitVersion(b.csum);
 }
 
@@ -183,12 +178,12 @@ function ensureBootBootLink(sysroot: Sysroot): void {
 }
 
 /** The commit point: loader.tmp → loader.<bv>, syncfs, rename over boot/loader, fsync /boot. */
-function swapLoader(sysroot: Sysroot, bv: number): void {
+async function swapLoader(sysroot: Sysroot, bv: number): Promise<void> {
   const boot = `${sysroot.path}/boot`;
   fs.rmSync(`${boot}/loader.tmp`, { force: true });
   fs.symlinkSync(`loader.${bv}`, `${boot}/loader.tmp`);
-  syncfs(boot);
-  syncfs(sysroot.path);
+  await native.syncfsPath(boot);
+  await native.syncfsPath(sysroot.path);
   fs.renameSync(`${boot}/loader.tmp`, `${boot}/loader`);
   fsyncDir(boot);
 }
@@ -198,13 +193,4 @@ function replaceSymlink(target: string, link: string): void {
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(target, tmp);
   fs.renameSync(tmp, link);
-}
-
-export function syncfs(p: string): void {
-  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    native.syncfs(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
