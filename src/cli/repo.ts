@@ -225,7 +225,9 @@ const commands: Array<CommandModule<{ repo: string }, Args>> = [
         repo.setRef(a.create as string, repo.resolveRev(prefix));
         return;
       }
-      const refs = [...repo.listRefs().keys()].filter((r) => !prefix || r === prefix || r.startsWith(prefix.endsWith('/') || prefix.endsWith(':') ? prefix : `${prefix}/`) || r.startsWith(prefix));
+      // As ostree: PREFIX names a ref or a directory of refs, not the start of a name ('foo' is not 'foobar').
+      const under = prefix && (prefix.endsWith('/') || prefix.endsWith(':') ? prefix : `${prefix}/`);
+      const refs = [...repo.listRefs().keys()].filter((r) => !prefix || r === prefix || r.startsWith(under as string));
       if (a.delete) {
         if (!prefix) throw new ArborError('InvalidArgument', '--delete needs a ref or prefix');
         for (const r of refs) repo.setRef(r, null);

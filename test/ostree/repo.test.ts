@@ -447,6 +447,15 @@ describe('ostree repository', () => {
       assert.equal(repo('refs'), 'test/owned\ntest/x86_64\n');
     });
 
+    it('refs PREFIX and refs --delete PREFIX take a ref or a directory of refs, not the start of a name', () => {
+      for (const r of ['tmp/foo', 'tmp/foobar', 'tmp/foo2/x']) repo('refs', '--create', r, 'test/x86_64');
+      assert.equal(repo('refs', 'tmp'), 'tmp/foo\ntmp/foo2/x\ntmp/foobar\n');
+      repo('refs', '--delete', 'tmp/foo');
+      assert.equal(repo('refs', 'tmp'), 'tmp/foo2/x\ntmp/foobar\n');
+      repo('refs', '--delete', 'tmp');
+      assert.equal(repo('refs'), 'test/owned\ntest/x86_64\n');
+    });
+
     it('diff prints modified, removed and added paths as M/D/A lines', () => {
       assert.equal(repo('diff', 'test/x86_64^', 'test/x86_64'), 'M    /hello.txt\nD    /sub/a.txt\nA    /new.txt\n');
     });
